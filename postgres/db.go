@@ -1,0 +1,135 @@
+// Package postgres stores RP CRM's data in PostgreSQL through pgx: the pool,
+// the embedded migrations, the database roles, tenant-scoped transactions and
+// the queries behind the domain services.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rpcrm/rpcrm"
+)
+
+// DB is the application's connection pool.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// Open connects a pool to url and checks that the server answers.
+func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", redact(err))
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "rpcrm"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// setTenantSQL scopes the current transaction to one tenant. is_local=true:
+// the setting ends with the transaction and never leaks through the pool.
+const setTenantSQL = "SELECT set_config('app.tenant_id', $1, true)"
+
+// InTenant runs fn in a transaction scoped to tenantID and commits it when fn
+// returns nil. Row-level security then shows fn only that tenant's rows.
+func (db *DB) InTenant(ctx context.Context, tenantID uuid.UUID, fn func(pgx.Tx) error) error {
+	if tenantID == uuid.Nil {
+		return errors.New("postgres: no tenant for tenant-scoped transaction")
+	}
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit this is a no-op
+	if _, err := tx.Exec(ctx, setTenantSQL, tenantID.String()); err != nil {
+		return fmt.Errorf("set tenant: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return mapError(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// QueryTenantRow runs one read-only query scoped to tenantID in a single round
+// trip: the tenant setting and the query travel as one pipelined batch, which
+// PostgreSQL runs as one implicit transaction. scan receives the row.
+func (db *DB) QueryTenantRow(ctx context.Context, tenantID uuid.UUID, sql string, args []any, scan func(pgx.Row) error) error {
+	if tenantID == uuid.Nil {
+		return errors.New("postgres: no tenant for tenant-scoped query")
+	}
+	b := &pgx.Batch{}
+	b.Queue(setTenantSQL, tenantID.String())
+	q := b.Queue(sql, args...)
+	var scanErr error
+	q.QueryRow(func(row pgx.Row) error {
+		scanErr = scan(row)
+		return nil
+	})
+	if err := db.Pool.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	return scanErr
+}
+
+// mapError turns PostgreSQL errors that have a meaning for the user into
+// *rpcrm.Error; everything else passes through unchanged.
+func mapError(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	switch pgErr.Code {
+	case "23505": // unique_violation
+		field := uniqueFields[pgErr.ConstraintName]
+		if field == "" {
+			return &rpcrm.Error{Code: rpcrm.ECONFLICT, Message: "Dieser Wert ist bereits vergeben."}
+		}
+		return &rpcrm.Error{Code: rpcrm.ECONFLICT, Message: "Dieser Wert ist bereits vergeben.",
+			Fields: map[string]string{field: "Dieser Wert ist bereits vergeben."}}
+	case "23503": // foreign_key_violation
+		return &rpcrm.Error{Code: rpcrm.EINVALID, Message: "Ein verknüpfter Datensatz existiert nicht oder wird noch verwendet."}
+	}
+	return err
+}
+
+// uniqueFields maps unique constraints to the input field the user can fix.
+var uniqueFields = map[string]string{
+	"users_tenant_id_email_key": "email",
+	"roles_tenant_name_key":     "name",
+}
+
+// redact keeps passwords in connection strings out of error messages.
+func redact(err error) error {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		return errors.New("invalid connection string")
+	}
+	return err
+}
+
+// newID returns a time-ordered UUID (v7), which keeps primary-key indexes compact.
+func newID() uuid.UUID {
+	return uuid.Must(uuid.NewV7())
+}

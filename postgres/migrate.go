@@ -1,0 +1,161 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// versionTable is where goose records the applied migrations.
+const versionTable = "goose_db_version"
+
+func migrationsFS() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory always exists
+	}
+	return sub
+}
+
+// provider opens a goose provider on a fresh single-connection database handle.
+func provider(ctx context.Context, url string, log *slog.Logger) (*goose.Provider, *sql.DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse owner database URL: %w", redact(err))
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(2)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("connect to database as owner: %w", err)
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	opts := []goose.ProviderOption{goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true)}
+	if log != nil {
+		opts = append(opts, goose.WithSlog(log))
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrationsFS(), opts...)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("load migrations: %w", err)
+	}
+	return p, db, nil
+}
+
+// Migrate applies every pending migration, each in its own transaction, using
+// the owner connection ownerURL. It returns the versions it applied.
+func Migrate(ctx context.Context, ownerURL string, log *slog.Logger) ([]int64, error) {
+	p, db, err := provider(ctx, ownerURL, log)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	current, err := p.GetDBVersion(ctx)
+	if err == nil && current > LatestVersion() {
+		return nil, fmt.Errorf("database schema version %d is newer than this binary knows (%d): install the newer rpcrm", current, LatestVersion())
+	}
+	results, err := p.Up(ctx)
+	var applied []int64
+	for _, r := range results {
+		if r.Error == nil {
+			applied = append(applied, r.Source.Version)
+		}
+	}
+	if err != nil && !errors.Is(err, goose.ErrNoNextVersion) {
+		return applied, fmt.Errorf("migrate: %w", err)
+	}
+	return applied, nil
+}
+
+// MigrationStatus is one migration and whether it is applied.
+type MigrationStatus struct {
+	Version int64
+	Name    string
+	Applied bool
+}
+
+// Status lists every known migration with its state, using the owner connection.
+func Status(ctx context.Context, ownerURL string) ([]MigrationStatus, error) {
+	p, db, err := provider(ctx, ownerURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MigrationStatus, 0, len(st))
+	for _, s := range st {
+		out = append(out, MigrationStatus{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied})
+	}
+	return out, nil
+}
+
+// LatestVersion is the newest migration embedded in this binary.
+func LatestVersion() int64 {
+	files, err := fs.Glob(migrationsFS(), "*.sql")
+	if err != nil || len(files) == 0 {
+		panic("postgres: no embedded migrations")
+	}
+	var latest int64
+	for _, f := range files {
+		v, err := goose.NumericComponent(f)
+		if err != nil {
+			panic(fmt.Sprintf("postgres: bad migration name %s: %v", f, err))
+		}
+		latest = max(latest, v)
+	}
+	return latest
+}
+
+// SchemaVersion returns the newest applied migration (0 if none).
+func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	var v *int64
+	err := db.Pool.QueryRow(ctx, "SELECT max(version_id) FROM "+versionTable+" WHERE is_applied AND version_id > 0").Scan(&v)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}
+
+// CheckSchema returns an error unless the database schema is exactly the one
+// this binary was built for: the server refuses to run on a schema it does not know.
+func (db *DB) CheckSchema(ctx context.Context) error {
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	latest := LatestVersion()
+	switch {
+	case v < latest:
+		return fmt.Errorf("database schema version %d, this binary needs %d: run `rpcrm migrate`", v, latest)
+	case v > latest:
+		return fmt.Errorf("database schema version %d is newer than this binary knows (%d): install the newer rpcrm", v, latest)
+	}
+	return nil
+}

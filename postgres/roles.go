@@ -1,0 +1,124 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// appGrants is everything the application role may do: exactly what the
+// server needs, and no more. The audit log is append-only for it.
+var appGrants = []struct{ table, privileges string }{
+	{"tenants", "SELECT, INSERT, UPDATE"},
+	{"users", "SELECT, INSERT, UPDATE, DELETE"},
+	{"roles", "SELECT, INSERT, UPDATE, DELETE"},
+	{"role_permissions", "SELECT, INSERT, UPDATE, DELETE"},
+	{"user_roles", "SELECT, INSERT, UPDATE, DELETE"},
+	{"sessions", "SELECT, INSERT, UPDATE, DELETE"},
+	{"refresh_tokens", "SELECT, INSERT, UPDATE, DELETE"},
+	{"audit_log", "SELECT, INSERT"},
+	{versionTable, "SELECT"},
+}
+
+// EnsureAppRole creates the application role named in appURL if it is missing
+// (with the password given there) and sets its privileges to exactly appGrants.
+// It runs with the owner connection ownerURL. When both URLs name the same
+// role there is nothing to separate and it does nothing.
+func EnsureAppRole(ctx context.Context, ownerURL, appURL string) (created bool, err error) {
+	appCfg, err := pgx.ParseConfig(appURL)
+	if err != nil {
+		return false, fmt.Errorf("DATABASE_URL: %w", redact(err))
+	}
+	conn, err := pgx.Connect(ctx, ownerURL)
+	if err != nil {
+		return false, fmt.Errorf("connect as owner: %w", redact(err))
+	}
+	defer conn.Close(ctx)
+
+	var owner string
+	if err := conn.QueryRow(ctx, "SELECT current_user").Scan(&owner); err != nil {
+		return false, err
+	}
+	role := appCfg.User
+	if role == "" || role == owner {
+		return false, nil
+	}
+	ident := pgx.Identifier{role}.Sanitize()
+
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil {
+		return false, err
+	}
+	if !exists {
+		// CREATE ROLE takes no parameters; format() quotes the password as a literal.
+		var stmt string
+		if err := tx.QueryRow(ctx,
+			"SELECT format('CREATE ROLE %I LOGIN PASSWORD %L NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT', $1::text, $2::text)",
+			role, appCfg.Password).Scan(&stmt); err != nil {
+			return false, err
+		}
+		if _, err := tx.Exec(ctx, stmt); err != nil {
+			return false, fmt.Errorf("create application role %s: %w", role, err)
+		}
+		created = true
+	}
+	var dbName string
+	if err := tx.QueryRow(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
+		return false, err
+	}
+	stmts := []string{
+		"GRANT CONNECT ON DATABASE " + pgx.Identifier{dbName}.Sanitize() + " TO " + ident,
+		"GRANT USAGE ON SCHEMA public TO " + ident,
+		"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + ident,
+		"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM " + ident,
+	}
+	for _, g := range appGrants {
+		stmts = append(stmts, "GRANT "+g.privileges+" ON "+pgx.Identifier{g.table}.Sanitize()+" TO "+ident)
+	}
+	for _, s := range stmts {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return false, fmt.Errorf("grant to %s: %s: %w", role, s, err)
+		}
+	}
+	return created, tx.Commit(ctx)
+}
+
+// CheckAppRole returns an error if the role this pool connects as could step
+// around row-level security: a superuser, a role with BYPASSRLS, or the owner
+// of any of our tables.
+func (db *DB) CheckAppRole(ctx context.Context) error {
+	var (
+		role          string
+		super, bypass bool
+		owned         []string
+	)
+	err := db.Pool.QueryRow(ctx, `
+		SELECT r.rolname, r.rolsuper, r.rolbypassrls,
+		       coalesce((SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_tables
+		                 WHERE schemaname = 'public' AND tableowner = r.rolname), '{}')
+		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&role, &super, &bypass, &owned)
+	if err != nil {
+		return fmt.Errorf("inspect database role: %w", err)
+	}
+	var problems []string
+	if super {
+		problems = append(problems, "is a superuser")
+	}
+	if bypass {
+		problems = append(problems, "has BYPASSRLS")
+	}
+	if len(owned) > 0 {
+		problems = append(problems, "owns tables ("+strings.Join(owned, ", ")+")")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("DATABASE_URL: the application role %q %s; it must be a plain role that row-level security applies to (see docs/configuration.md)", role, strings.Join(problems, " and "))
+	}
+	return nil
+}
