@@ -160,4 +160,3 @@ func reloadTenants(ctx context.Context, cfg *config.Config, db *postgres.DB, reg
 	registry.Replace(set)
 	return nil
 }
-
