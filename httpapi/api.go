@@ -42,8 +42,11 @@ type API struct {
 	LoginPerIP, LoginPerAccount *ratelimit.Window
 	// HashConcurrency bounds the password checks running at once (default: 4).
 	HashConcurrency int
+	// Gate, if set, is used for logins instead of one built from the fields
+	// above; the server shares one gate between the API and the UI.
+	Gate *httpserver.LoginGate
 
-	hashSlots chan struct{}
+	gate *httpserver.LoginGate
 }
 
 // Access says who may call a route.
@@ -105,11 +108,10 @@ func (a *API) Routes() []Route {
 // Handler returns the API's handler; it expects the tenant to be resolved
 // (httpserver does that) and answers unknown paths with a problem document.
 func (a *API) Handler() http.Handler {
-	n := a.HashConcurrency
-	if n <= 0 {
-		n = 4
+	a.gate = a.Gate
+	if a.gate == nil {
+		a.gate = httpserver.NewLoginGate(a.LoginPerIP, a.LoginPerAccount, a.Metrics, a.Log, a.HashConcurrency)
 	}
-	a.hashSlots = make(chan struct{}, n)
 	mux := http.NewServeMux()
 	for _, rt := range a.Routes() {
 		pattern := rt.Method + " " + rt.Path

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -37,50 +36,15 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	t := httpserver.Tenant(r.Context())
-	info := httpserver.RequestInfo(r.Context())
-	account := t.ID + "|" + in.Email
-	limited := func(retry interface{ Seconds() float64 }) {
-		a.Metrics.Logins.WithLabelValues(t.ID, "rate_limited").Inc()
-		a.Log.WarnContext(r.Context(), "login rate limited", "tenant", t.ID, "client_ip", info.ClientIP.String(), "request_id", info.RequestID)
-		a.fail(w, r, &rpcrm.Error{Code: rpcrm.ERATELIMIT, Message: "Zu viele Anmeldeversuche. Bitte warten Sie einen Moment."})
-	}
-	if ok, retry := a.LoginPerIP.Allow(info.ClientIP.String()); !ok {
-		retryAfter(w, retry)
-		limited(retry)
-		return
-	}
-	if ok, retry := a.LoginPerAccount.Check(account); !ok {
-		retryAfter(w, retry)
-		limited(retry)
-		return
-	}
-	pair, err := a.withHashSlot(r.Context(), func() (*auth.TokenPair, error) {
-		return a.Auth.Login(r.Context(), tenantRef(r), in.Email, in.Password, meta(r))
-	})
+	pair, retry, err := a.gate.Login(r, a.Auth, in.Email, in.Password)
 	if err != nil {
-		if rpcrm.ErrorCode(err) == rpcrm.EUNAUTHORIZED {
-			a.LoginPerAccount.Add(account)
-			a.Metrics.Logins.WithLabelValues(t.ID, "failure").Inc()
+		if retry > 0 {
+			retryAfter(w, retry)
 		}
 		a.fail(w, r, err)
 		return
 	}
-	a.LoginPerAccount.Reset(account)
-	a.Metrics.Logins.WithLabelValues(t.ID, "success").Inc()
 	httpserver.JSON(w, http.StatusOK, pair)
-}
-
-// withHashSlot bounds how many password hashes run at once: each takes about
-// 19 MiB and a core for 50 ms, and a burst of logins must not exhaust memory.
-func (a *API) withHashSlot(ctx context.Context, fn func() (*auth.TokenPair, error)) (*auth.TokenPair, error) {
-	select {
-	case a.hashSlots <- struct{}{}:
-		defer func() { <-a.hashSlots }()
-		return fn()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 type refreshRequest struct {

@@ -87,12 +87,14 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 			AcquireCount: s.AcquireCount(), AcquireWaitSeconds: s.AcquireDuration().Seconds(), EmptyAcquireCount: s.EmptyAcquireCount()}
 	})
 	authSvc := &postgres.AuthService{DB: db, Tokens: tokens, RefreshTTL: cfg.RefreshTokenTTL, ReuseGrace: 30 * time.Second}
+	// One gate for API and UI: the login limits count attempts from both.
+	gate := httpserver.NewLoginGate(ratelimit.NewWindow(cfg.LoginLimitIP, time.Minute),
+		ratelimit.NewWindow(cfg.LoginLimitAccount, 15*time.Minute), m, log, 0)
 	api := &httpapi.API{
 		Auth: authSvc, Audit: &postgres.AuditService{DB: db}, Log: log, Metrics: m,
-		MaxBodyBytes:    cfg.MaxBodyBytes,
-		LoginPerIP:      ratelimit.NewWindow(cfg.LoginLimitIP, time.Minute),
-		LoginPerAccount: ratelimit.NewWindow(cfg.LoginLimitAccount, 15*time.Minute),
+		MaxBodyBytes: cfg.MaxBodyBytes, Gate: gate,
 	}
+	ui := &web.UI{Auth: authSvc, Gate: gate, Log: log, Secure: cfg.CookieSecure, RefreshTTL: cfg.RefreshTokenTTL}
 	srv := &httpserver.Server{
 		Log: log, Metrics: m, Tenants: registry, Trust: trust, MetricsAllow: metricsAllow,
 		Ready: func(ctx context.Context) error {
@@ -102,7 +104,7 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 			return db.CheckSchema(ctx)
 		},
 		API:         api.Handler(),
-		Web:         web.Handler(),
+		Web:         ui.Handler(),
 		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 	}
