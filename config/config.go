@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,6 +85,9 @@ type Options struct {
 	// AllowNoDatabase lets DATABASE_URL be unset, for `rpcrm dev`, which
 	// then starts its own database.
 	AllowNoDatabase bool
+	// TenantsFileInDataDir makes RPCRM_DATA_DIR/tenants.json the default
+	// tenants file, for `rpcrm dev`, which writes its demo tenants there.
+	TenantsFileInDataDir bool
 }
 
 // Load reads and validates every setting. Values come from the process
@@ -150,6 +154,9 @@ func Load(o Options) (*Config, error) {
 	c.Listen = l.listen(envListen)
 	c.TenantsFile, _ = l.value(envTenantsFile)
 	c.DataDir, _ = l.value(envDataDir)
+	if o.TenantsFileInDataDir && !l.isSet(envTenantsFile) {
+		c.TenantsFile = filepath.Join(c.DataDir, "tenants.json")
+	}
 	c.LogFormat = l.oneOf(envLogFormat, "json", "text")
 	c.LogLevel = l.level(envLogLevel)
 	c.TrustedProxies = l.ipList(envTrustedProxies)
@@ -240,6 +247,15 @@ func (l *loader) raw(name string) (value, source string) {
 		return v, src
 	}
 	return l.settings[name].DefaultFor(l.env), ""
+}
+
+// isSet reports whether name has a non-blank value in the environment or the env file.
+func (l *loader) isSet(name string) bool {
+	if v, ok := l.lookup(name); ok && strings.TrimSpace(v) != "" {
+		return true
+	}
+	v, _, ok := l.file.lookup(name)
+	return ok && strings.TrimSpace(v) != ""
 }
 
 // value is raw with surrounding whitespace removed, which is never

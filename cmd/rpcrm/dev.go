@@ -51,16 +51,11 @@ and then PostgreSQL.`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, *envFile, config.Options{Env: config.EnvDev, AllowNoDatabase: true})
+	cfg, err := loadConfig(env, *envFile, config.Options{Env: config.EnvDev, AllowNoDatabase: true, TenantsFileInDataDir: true})
 	if err != nil {
 		return err
 	}
-	lookup := env.lookup
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	if _, set := lookup("RPCRM_TENANTS_FILE"); !set {
-		cfg.TenantsFile = filepath.Join(cfg.DataDir, "tenants.json")
+	if cfg.TenantsFile == filepath.Join(cfg.DataDir, "tenants.json") {
 		if err := writeIfMissing(cfg.TenantsFile, demoTenants); err != nil {
 			return err
 		}
@@ -128,9 +123,12 @@ and then PostgreSQL.`)
 				fmt.Fprintf(w, "      %-8s %-28s password: %s\n", u.role, u.local+"@"+t.ID+".localhost", u.password)
 			}
 		}
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "  Try: curl -s http://mandant1.localhost:%s/api/v1/auth/login -H 'Content-Type: application/json' \\\n", port)
-		fmt.Fprintf(w, "         -d '{\"email\":\"admin@mandant1.localhost\",\"password\":\"%s\"}'\n", demoUsers[0].password)
+		if all := set.All(); len(all) > 0 {
+			first := all[0]
+			fmt.Fprintln(w)
+			fmt.Fprintf(w, "  Try: curl -s http://%s:%s/api/v1/auth/login -H 'Content-Type: application/json' \\\n", first.Hosts[0], port)
+			fmt.Fprintf(w, "         -d '{\"email\":\"%s@%s.localhost\",\"password\":\"%s\"}'\n", demoUsers[0].local, first.ID, demoUsers[0].password)
+		}
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "  Health: http://127.0.0.1:%s/healthz   Metrics: http://127.0.0.1:%s/metrics\n\n", port, port)
 	})

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/rpcrm/rpcrm/tenant"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -56,6 +58,12 @@ type environment struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, restore the default: a second Ctrl-C
+		// during a slow shutdown ends the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	env := &environment{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	err := run(ctx, env, os.Args[1:])
 	stop()
@@ -66,7 +74,14 @@ func main() {
 			code = ee.code
 		}
 		if !errors.Is(err, errHelpShown) {
-			fmt.Fprintln(os.Stderr, "rpcrm: "+oneLine(err.Error()))
+			msg := err.Error()
+			// A bad tenants file lists every problem, one per line; anything
+			// else is one line.
+			var ve *tenant.ValidationError
+			if !errors.As(err, &ve) {
+				msg = oneLine(msg)
+			}
+			fmt.Fprintln(os.Stderr, "rpcrm: "+msg)
 		} else {
 			code = 0
 		}
