@@ -184,7 +184,8 @@ func (s *AuthService) Refresh(ctx context.Context, t auth.TenantRef, token strin
 			return nil // commit the revocation, then refuse
 		}
 		if usedAt == nil {
-			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = now() WHERE tenant_id = $1 AND token_hash = $2`, t.ID, hash); err != nil {
+			// The service's clock, not the database's: the grace window above is measured with it.
+			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $3 WHERE tenant_id = $1 AND token_hash = $2`, t.ID, hash, now); err != nil {
 				return err
 			}
 		}

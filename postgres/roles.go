@@ -78,6 +78,10 @@ func EnsureAppRole(ctx context.Context, ownerURL, appURL string) (created bool, 
 		"GRANT USAGE ON SCHEMA public TO " + ident,
 		"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + ident,
 		"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM " + ident,
+		"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM " + ident,
+		// Older PostgreSQL versions let everyone create tables in public.
+		"REVOKE CREATE ON SCHEMA public FROM " + ident,
+		"REVOKE CREATE ON SCHEMA public FROM PUBLIC",
 	}
 	for _, g := range appGrants {
 		stmts = append(stmts, "GRANT "+g.privileges+" ON "+pgx.Identifier{g.table}.Sanitize()+" TO "+ident)
@@ -116,6 +120,19 @@ func (db *DB) CheckAppRole(ctx context.Context) error {
 	}
 	if len(owned) > 0 {
 		problems = append(problems, "owns tables ("+strings.Join(owned, ", ")+")")
+	}
+	// Membership counts too: SET ROLE to such a role would step around RLS.
+	var risky []string
+	err = db.Pool.QueryRow(ctx, `
+		SELECT coalesce(array_agg(r.rolname::text ORDER BY r.rolname), '{}') FROM pg_roles r
+		WHERE r.rolname <> current_user AND pg_has_role(current_user, r.oid, 'MEMBER')
+		  AND (r.rolsuper OR r.rolbypassrls
+		       OR EXISTS (SELECT 1 FROM pg_tables t WHERE t.schemaname = 'public' AND t.tableowner = r.rolname))`).Scan(&risky)
+	if err != nil {
+		return fmt.Errorf("inspect database role memberships: %w", err)
+	}
+	if len(risky) > 0 {
+		problems = append(problems, "is a member of "+strings.Join(risky, ", ")+" (superuser, BYPASSRLS or table owner)")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("DATABASE_URL: the application role %q %s; it must be a plain role that row-level security applies to (see docs/configuration.md)", role, strings.Join(problems, " and "))

@@ -122,6 +122,13 @@ func (s *AuthService) UpdateUser(ctx context.Context, p *auth.Principal, id uuid
 		if err != nil {
 			return err
 		}
+		if err := checkCanManage(ctx, tx, p, id); err != nil {
+			return err
+		}
+		adminsBefore, err := countAdmins(ctx, tx, p.TenantID)
+		if err != nil {
+			return err
+		}
 		if in.Version != 0 && in.Version != before.Version {
 			return staleVersion(before.Version)
 		}
@@ -161,7 +168,7 @@ func (s *AuthService) UpdateUser(ctx context.Context, p *auth.Principal, id uuid
 				return err
 			}
 		}
-		if err := ensureAnAdmin(ctx, tx, p.TenantID); err != nil {
+		if err := ensureAnAdmin(ctx, tx, p.TenantID, adminsBefore); err != nil {
 			return err
 		}
 		if disabled && !before.Disabled {
@@ -205,6 +212,9 @@ func (s *AuthService) SetPassword(ctx context.Context, p *auth.Principal, id uui
 		return err
 	}
 	return s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+		if err := checkCanManage(ctx, tx, p, id); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $3, updated_at = now(), version = version + 1
 			WHERE tenant_id = $1 AND id = $2`, p.TenantID, id, hash)
 		if err != nil {
@@ -266,8 +276,9 @@ func resolveRoles(ctx context.Context, tx pgx.Tx, p *auth.Principal, ids []uuid.
 	seen := map[uuid.UUID]bool{}
 	for _, k := range keys {
 		var id uuid.UUID
-		err := tx.QueryRow(ctx, `SELECT id FROM roles WHERE tenant_id = $1 AND (key = lower($2) OR lower(name) = lower($2))`,
-			p.TenantID, k).Scan(&id)
+		// A built-in key wins over a custom role that happens to be named like one.
+		err := tx.QueryRow(ctx, `SELECT id FROM roles WHERE tenant_id = $1 AND (key = lower($2) OR lower(name) = lower($2))
+			ORDER BY key = lower($2) DESC NULLS LAST LIMIT 1`, p.TenantID, k).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, rpcrm.FieldError("role", "Unbekannte Rolle: "+k)
 		}
@@ -333,21 +344,58 @@ func lockAdminRole(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error {
 	return err
 }
 
-// ensureAnAdmin refuses a change that leaves the tenant without an enabled
-// administrator: nobody could manage users any more. A tenant that never had
-// one (fresh from tenants.json) is not blocked by this.
-func ensureAnAdmin(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) error {
+// countAdmins counts the tenant's enabled users holding the Administrator role.
+func countAdmins(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID) (int, error) {
 	var admins int
 	err := tx.QueryRow(ctx, `
 		SELECT count(*) FROM users u
 		JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
 		JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id AND r.key = 'admin'
 		WHERE u.tenant_id = $1 AND u.disabled_at IS NULL`, tenantID).Scan(&admins)
+	return admins, err
+}
+
+// ensureAnAdmin refuses a change that leaves the tenant without an enabled
+// administrator when it had one before: nobody could manage users any more.
+// A tenant that never had one (fresh from tenants.json) is not blocked.
+func ensureAnAdmin(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, before int) error {
+	if before == 0 {
+		return nil
+	}
+	admins, err := countAdmins(ctx, tx, tenantID)
 	if err != nil {
 		return err
 	}
 	if admins == 0 {
 		return &rpcrm.Error{Code: rpcrm.ECONFLICT, Message: "Der letzte aktive Administrator kann nicht entfernt oder deaktiviert werden."}
+	}
+	return nil
+}
+
+// checkCanManage refuses changes to a user who holds rights the principal
+// lacks: otherwise a user manager could reset an administrator's password
+// and log in as them.
+func checkCanManage(ctx context.Context, tx pgx.Tx, p *auth.Principal, userID uuid.UUID) error {
+	rows, err := tx.Query(ctx, `
+		SELECT rp.permission, rp.scope FROM user_roles ur
+		JOIN role_permissions rp ON rp.tenant_id = ur.tenant_id AND rp.role_id = ur.role_id
+		WHERE ur.tenant_id = $1 AND ur.user_id = $2`, p.TenantID, userID)
+	if err != nil {
+		return err
+	}
+	grants, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (auth.Grant, error) {
+		var g auth.Grant
+		err := r.Scan(&g.Permission, &g.Scope)
+		return g, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, g := range grants {
+		if !covers(p.Grants, g) {
+			return &rpcrm.Error{Code: rpcrm.EFORBIDDEN,
+				Message: "Sie können keinen Benutzer ändern, der mehr Rechte hat als Sie selbst."}
+		}
 	}
 	return nil
 }
