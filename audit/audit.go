@@ -14,7 +14,6 @@ import (
 const (
 	LoginSucceeded = "auth.login"
 	LoginFailed    = "auth.login_failed"
-	LoginLimited   = "auth.login_rate_limited"
 	Logout         = "auth.logout"
 	RefreshReuse   = "auth.refresh_reuse"
 	UserCreate     = "user.create"

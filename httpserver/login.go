@@ -50,7 +50,9 @@ func (g *LoginGate) Login(r *http.Request, svc auth.Service, email, password str
 	if ok, retry := g.perIP.Allow(info.ClientIP.String()); !ok {
 		return limited(retry)
 	}
-	if ok, retry := g.perAccount.Check(account); !ok {
+	// Allow counts the attempt before the password is checked, so that
+	// parallel guesses cannot all slip past the limit; success resets it.
+	if ok, retry := g.perAccount.Allow(account); !ok {
 		return limited(retry)
 	}
 	select {
@@ -63,7 +65,6 @@ func (g *LoginGate) Login(r *http.Request, svc auth.Service, email, password str
 	<-g.slots
 	if err != nil {
 		if rpcrm.ErrorCode(err) == rpcrm.EUNAUTHORIZED {
-			g.perAccount.Add(account)
 			g.metrics.Logins.WithLabelValues(t.ID, "failure").Inc()
 		}
 		return nil, 0, err

@@ -81,6 +81,7 @@ func observe(log *slog.Logger, m *metrics.Metrics, trust proxy.Trust, next http.
 		m.HTTPInFlight.Inc()
 		defer func() {
 			m.HTTPInFlight.Dec()
+			abort := false
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
@@ -88,7 +89,14 @@ func observe(log *slog.Logger, m *metrics.Metrics, trust proxy.Trust, next http.
 				log.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()), "request_id", info.RequestID)
 				if sw.status == 0 {
 					WriteProblem(sw, Problem{Type: problemTypeBase + "internal", Title: "Interner Fehler", Status: 500, RequestID: info.RequestID})
+				} else {
+					// Part of the response is out: cut the connection so
+					// the client sees a broken response, not a complete-looking one.
+					abort = true
 				}
+			}
+			if abort {
+				defer panic(http.ErrAbortHandler)
 			}
 			status := sw.status
 			if status == 0 {
