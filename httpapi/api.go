@@ -19,6 +19,7 @@ import (
 	"github.com/rpcrm/rpcrm"
 	"github.com/rpcrm/rpcrm/audit"
 	"github.com/rpcrm/rpcrm/auth"
+	"github.com/rpcrm/rpcrm/crm"
 	"github.com/rpcrm/rpcrm/httpserver"
 	"github.com/rpcrm/rpcrm/metrics"
 	"github.com/rpcrm/rpcrm/ratelimit"
@@ -29,10 +30,16 @@ type AuditLog interface {
 	List(ctx context.Context, p *auth.Principal, f audit.Filter) ([]audit.Entry, error)
 }
 
+// CRM is everything the API needs of the CRM records.
+type CRM interface {
+	crm.CompanyService
+}
+
 // API holds the dependencies of the JSON API handlers.
 type API struct {
 	Auth    auth.Service
 	Audit   AuditLog
+	CRM     CRM
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
 	// MaxBodyBytes bounds every request body.
@@ -77,10 +84,7 @@ func (a *API) Routes() []Route {
 	authn := func(method, path string, h func(http.ResponseWriter, *http.Request, *auth.Principal)) Route {
 		return Route{Method: method, Path: path, Access: Authenticated, handler: h}
 	}
-	perm := func(method, path string, p auth.Permission, h func(http.ResponseWriter, *http.Request, *auth.Principal)) Route {
-		return Route{Method: method, Path: path, Access: Permitted, Permission: p, handler: h}
-	}
-	return []Route{
+	routes := []Route{
 		pub("POST", "/api/v1/auth/login", a.login),
 		pub("POST", "/api/v1/auth/refresh", a.refresh),
 		authn("POST", "/api/v1/auth/logout", a.logout),
@@ -103,6 +107,18 @@ func (a *API) Routes() []Route {
 
 		perm("GET", "/api/v1/audit-log", auth.PermAuditRead, a.listAudit),
 	}
+	// The CRM records, one group per resource (each in its own file).
+	for _, group := range [][]Route{
+		a.companyRoutes(),
+	} {
+		routes = append(routes, group...)
+	}
+	return routes
+}
+
+// perm declares a route that needs permission p.
+func perm(method, path string, p auth.Permission, h func(http.ResponseWriter, *http.Request, *auth.Principal)) Route {
+	return Route{Method: method, Path: path, Access: Permitted, Permission: p, handler: h}
 }
 
 // Handler returns the API's handler; it expects the tenant to be resolved

@@ -99,7 +99,7 @@ func newHTTPServer(t *testing.T, o options) (*httpserver.Server, *syncBuffer) {
 		srv.Tenants = tenant.NewRegistry(e.Tenants)
 		gate := httpserver.NewLoginGate(ratelimit.NewWindow(1000, time.Minute), ratelimit.NewWindow(1000, 15*time.Minute), m, log, 0)
 		if srv.API == nil {
-			srv.API = (&httpapi.API{Auth: e.Auth, Audit: &postgres.AuditService{DB: e.DB}, Log: log, Metrics: m,
+			srv.API = (&httpapi.API{Auth: e.Auth, Audit: &postgres.AuditService{DB: e.DB}, CRM: &postgres.CRMService{DB: e.DB}, Log: log, Metrics: m,
 				MaxBodyBytes: 1 << 20, Gate: gate}).Handler()
 		}
 		srv.Web = (&web.UI{Auth: e.Auth, Gate: gate, Log: log, RefreshTTL: 24 * time.Hour}).Handler()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/rpcrm/rpcrm"
 )
@@ -85,7 +86,7 @@ func ProblemFor(r *http.Request, err error) Problem {
 	var e *rpcrm.Error
 	if errors.As(err, &e) && len(e.Fields) > 0 {
 		for f, msg := range e.Fields {
-			p.Errors = append(p.Errors, FieldError{Field: f, Pointer: "#/" + f, Detail: msg})
+			p.Errors = append(p.Errors, FieldError{Field: f, Pointer: "#/" + strings.ReplaceAll(f, ".", "/"), Detail: msg})
 		}
 		sort.Slice(p.Errors, func(i, j int) bool { return p.Errors[i].Field < p.Errors[j].Field })
 	}

@@ -27,6 +27,15 @@ var wantPrivileges = map[string][]string{
 	"refresh_tokens":   {"SELECT", "INSERT", "UPDATE", "DELETE"},
 	"audit_log":        {"SELECT", "INSERT"},
 	"goose_db_version": {"SELECT"},
+	"tags":             {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"custom_fields":    {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"companies":        {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"contacts":         {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"pipelines":        {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"stages":           {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"deals":            {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"activities":       {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"documents":        {"SELECT", "INSERT", "UPDATE", "DELETE"},
 }
 
 var allTablePrivileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}

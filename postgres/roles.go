@@ -19,6 +19,15 @@ var appGrants = []struct{ table, privileges string }{
 	{"sessions", "SELECT, INSERT, UPDATE, DELETE"},
 	{"refresh_tokens", "SELECT, INSERT, UPDATE, DELETE"},
 	{"audit_log", "SELECT, INSERT"},
+	{"tags", "SELECT, INSERT, UPDATE, DELETE"},
+	{"custom_fields", "SELECT, INSERT, UPDATE, DELETE"},
+	{"companies", "SELECT, INSERT, UPDATE, DELETE"},
+	{"contacts", "SELECT, INSERT, UPDATE, DELETE"},
+	{"pipelines", "SELECT, INSERT, UPDATE, DELETE"},
+	{"stages", "SELECT, INSERT, UPDATE, DELETE"},
+	{"deals", "SELECT, INSERT, UPDATE, DELETE"},
+	{"activities", "SELECT, INSERT, UPDATE, DELETE"},
+	{"documents", "SELECT, INSERT, UPDATE, DELETE"},
 	{versionTable, "SELECT"},
 }
 

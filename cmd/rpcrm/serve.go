@@ -91,7 +91,7 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 	gate := httpserver.NewLoginGate(ratelimit.NewWindow(cfg.LoginLimitIP, time.Minute),
 		ratelimit.NewWindow(cfg.LoginLimitAccount, 15*time.Minute), m, log, 0)
 	api := &httpapi.API{
-		Auth: authSvc, Audit: &postgres.AuditService{DB: db}, Log: log, Metrics: m,
+		Auth: authSvc, Audit: &postgres.AuditService{DB: db}, CRM: &postgres.CRMService{DB: db}, Log: log, Metrics: m,
 		MaxBodyBytes: cfg.MaxBodyBytes, Gate: gate,
 	}
 	ui := &web.UI{Auth: authSvc, Gate: gate, Log: log, Secure: cfg.CookieSecure, RefreshTTL: cfg.RefreshTokenTTL}

@@ -1,0 +1,279 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rpcrm/rpcrm"
+	"github.com/rpcrm/rpcrm/audit"
+	"github.com/rpcrm/rpcrm/auth"
+	"github.com/rpcrm/rpcrm/crm"
+)
+
+// recordTable describes one table of CRM records for the mechanics every
+// record type shares: permission scopes, trash, restore, purge, audit.
+type recordTable struct {
+	table, entity    string
+	read, write, del auth.Permission
+	notFound         string
+}
+
+var errForbidden = &rpcrm.Error{Code: rpcrm.EFORBIDDEN, Message: "Dafür fehlt Ihnen die Berechtigung."}
+
+// scope returns the principal's scope for perm, or EFORBIDDEN.
+func scope(p *auth.Principal, perm auth.Permission) (auth.Scope, error) {
+	s, ok := p.Grants.Allows(perm)
+	if !ok {
+		return "", errForbidden
+	}
+	return s, nil
+}
+
+// query is a SQL statement under construction with numbered arguments.
+type query struct {
+	sb   strings.Builder
+	args []any
+}
+
+// arg adds a value and returns its placeholder.
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return "$" + strconv.Itoa(len(q.args))
+}
+
+func (q *query) add(sql string) *query { q.sb.WriteString(sql); return q }
+
+func (q *query) String() string { return q.sb.String() }
+
+// ownerFilter restricts a query to the principal's own records when its
+// scope for perm is "own": the check happens in the query, never after loading.
+func ownerFilter(q *query, p *auth.Principal, perm auth.Permission, col string) error {
+	s, err := scope(p, perm)
+	if err != nil {
+		return err
+	}
+	if s == auth.ScopeOwn {
+		q.add(" AND " + col + " = " + q.arg(p.UserID))
+	}
+	return nil
+}
+
+// checkOwner makes sure a record's owner may be set as asked: to a user of
+// the tenant, and with scope "own" only to oneself.
+func checkOwner(ctx context.Context, tx pgx.Tx, p *auth.Principal, perm auth.Permission, owner *uuid.UUID) error {
+	if owner == nil {
+		return nil
+	}
+	s, err := scope(p, perm)
+	if err != nil {
+		return err
+	}
+	if s == auth.ScopeOwn && *owner != p.UserID {
+		return rpcrm.FieldError("owner_id", "Sie können nur sich selbst als Verantwortliche/n eintragen.")
+	}
+	var ok bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2)`, p.TenantID, *owner).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return rpcrm.FieldError("owner_id", "Unbekannter Benutzer.")
+	}
+	return nil
+}
+
+// lockLive locks a live (not deleted) record the principal may change and
+// returns nil, or ENOTFOUND when it does not exist for them.
+func (rt recordTable) lockLive(ctx context.Context, tx pgx.Tx, p *auth.Principal, perm auth.Permission, id uuid.UUID, deleted bool) error {
+	q := &query{}
+	q.add("SELECT 1 FROM " + rt.table + " WHERE tenant_id = " + q.arg(p.TenantID) + " AND id = " + q.arg(id))
+	if deleted {
+		q.add(" AND deleted_at IS NOT NULL")
+	} else {
+		q.add(" AND deleted_at IS NULL")
+	}
+	if err := ownerFilter(q, p, perm, "owner_id"); err != nil {
+		return err
+	}
+	q.add(" FOR UPDATE")
+	var one int
+	err := tx.QueryRow(ctx, q.String(), q.args...).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: rt.notFound}
+	}
+	return err
+}
+
+// softDelete moves a record to the trash.
+func (rt recordTable) softDelete(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
+	if err := rt.lockLive(ctx, tx, p, rt.del, id, false); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE `+rt.table+` SET deleted_at = now(), updated_at = now(), updated_by = $3, version = version + 1
+		WHERE tenant_id = $1 AND id = $2`, p.TenantID, id, actorID(p)); err != nil {
+		return err
+	}
+	e := actorEntry(p, m, rt.entity+".delete", rt.entity, id)
+	e.Changes = map[string]audit.Change{"deleted": {Before: false, After: true}}
+	return writeAudit(ctx, tx, p.TenantID, e)
+}
+
+// restore takes a record out of the trash.
+func (rt recordTable) restore(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
+	if err := rt.lockLive(ctx, tx, p, rt.del, id, true); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE `+rt.table+` SET deleted_at = NULL, updated_at = now(), updated_by = $3, version = version + 1
+		WHERE tenant_id = $1 AND id = $2`, p.TenantID, id, actorID(p)); err != nil {
+		return mapError(err)
+	}
+	e := actorEntry(p, m, rt.entity+".restore", rt.entity, id)
+	e.Changes = map[string]audit.Change{"deleted": {Before: true, After: false}}
+	return writeAudit(ctx, tx, p.TenantID, e)
+}
+
+// purge deletes a record from the trash for good; detach clears the
+// references other records hold to it first.
+func (rt recordTable) purge(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, m auth.LoginMeta, detach ...string) error {
+	if err := rt.lockLive(ctx, tx, p, rt.del, id, true); err != nil {
+		return err
+	}
+	for _, d := range detach {
+		if _, err := tx.Exec(ctx, d, p.TenantID, id); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM `+rt.table+` WHERE tenant_id = $1 AND id = $2`, p.TenantID, id); err != nil {
+		return mapError(err)
+	}
+	return writeAudit(ctx, tx, p.TenantID, actorEntry(p, m, rt.entity+".purge", rt.entity, id))
+}
+
+// actorID is the user behind a change, or NULL for the operator's CLI.
+func actorID(p *auth.Principal) *uuid.UUID {
+	if p.UserID == uuid.Nil {
+		return nil
+	}
+	id := p.UserID
+	return &id
+}
+
+// keyset adds the ORDER BY, the cursor condition and the LIMIT of a list.
+// sortExpr is the SQL of the sort key; cast converts the cursor's key text
+// back to its type. It fetches one row more than asked, to know whether
+// there is a next page.
+func keyset(q *query, lp crm.ListParams, sortExpr, cast string) {
+	dir, cmp := "ASC", ">"
+	if lp.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	if lp.Cursor != "" {
+		c, _ := crm.DecodeCursor(lp.Cursor) // validated by ListParams.Normalize
+		q.add(fmt.Sprintf(" AND (%s, id) %s (%s%s, %s)", sortExpr, cmp, q.arg(c.Key), cast, q.arg(c.ID)))
+	}
+	q.add(fmt.Sprintf(" ORDER BY %s %s, id %s LIMIT %d", sortExpr, dir, dir, lp.Limit+1))
+}
+
+// commonFilters adds the filters every list shares.
+func commonFilters(q *query, lp crm.ListParams) {
+	if lp.Deleted {
+		q.add(" AND deleted_at IS NOT NULL")
+	} else {
+		q.add(" AND deleted_at IS NULL")
+	}
+	if lp.OwnerID != nil {
+		q.add(" AND owner_id = " + q.arg(*lp.OwnerID))
+	}
+	if lp.Tag != "" {
+		q.add(" AND tags @> ARRAY[" + q.arg(lp.Tag) + "::text]")
+	}
+	if lp.UpdatedSince != nil {
+		q.add(" AND updated_at >= " + q.arg(*lp.UpdatedSince))
+	}
+	if lp.Q != "" {
+		searchFilter(q, lp.Q)
+	}
+}
+
+// customFieldDefs loads the tenant's custom field definitions for an entity.
+func customFieldDefs(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, entity string) ([]crm.CustomField, error) {
+	rows, err := tx.Query(ctx, `SELECT id, entity, key, label, type, required, options, position, created_at, updated_at, version
+		FROM custom_fields WHERE tenant_id = $1 AND entity = $2 ORDER BY position, key`, tenantID, entity)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanCustomField)
+}
+
+func scanCustomField(r pgx.CollectableRow) (crm.CustomField, error) {
+	var f crm.CustomField
+	err := r.Scan(&f.ID, &f.Entity, &f.Key, &f.Label, &f.Type, &f.Required, &f.Options, &f.Position, &f.CreatedAt, &f.UpdatedAt, &f.Version)
+	return f, err
+}
+
+// ensureTags adds tag names that the tenant does not have yet to its tag
+// list and returns the names in their stored spelling.
+func ensureTags(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return []string{}, nil
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		var stored string
+		err := tx.QueryRow(ctx, `
+			WITH ins AS (
+				INSERT INTO tags (tenant_id, id, name) VALUES ($1, $2, $3)
+				ON CONFLICT (tenant_id, lower(name)) DO NOTHING RETURNING name)
+			SELECT name FROM ins UNION ALL SELECT name FROM tags WHERE tenant_id = $1 AND lower(name) = lower($3)
+			LIMIT 1`, tenantID, newID(), n).Scan(&stored)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, stored)
+	}
+	return out, nil
+}
+
+// checkVersion refuses a change based on a stale read.
+func checkVersion(want, have int) error {
+	if want != 0 && want != have {
+		return staleVersion(have)
+	}
+	return nil
+}
+
+// searchFilter matches the folded search text: a phone number by its digits
+// however it is typed, otherwise a substring or a close enough word (one typo).
+func searchFilter(q *query, text string) {
+	if digits, ok := phoneQuery(text); ok {
+		q.add(" AND search LIKE " + q.arg("%"+digits+"%"))
+		return
+	}
+	a := q.arg(text)
+	q.add(" AND (search LIKE '%' || search_norm(" + a + ") || '%' OR search_norm(" + a + ") <% search)")
+}
+
+// phoneQuery reports whether text looks like (part of) a phone number and
+// returns its digits, without the + of an international prefix.
+func phoneQuery(text string) (string, bool) {
+	var b strings.Builder
+	for _, r := range text {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case strings.ContainsRune(" +-/().", r):
+		default:
+			return "", false
+		}
+	}
+	d := b.String()
+	if strings.HasPrefix(d, "00") {
+		d = d[2:]
+	}
+	return d, len(d) >= 4
+}
