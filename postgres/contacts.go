@@ -54,7 +54,7 @@ func (s *CRMService) ListContacts(ctx context.Context, p *auth.Principal, f crm.
 	}
 	sort := contactSorts[f.Sort]
 	q := &query{}
-	q.add("SELECT " + contactColumns + ", (" + sort.expr + ")::text FROM contacts WHERE tenant_id = " + q.arg(p.TenantID))
+	q.add("SELECT " + contactColumns + ", (" + sort.expr + ")::text AS sort_key FROM contacts WHERE tenant_id = " + q.arg(p.TenantID))
 	if err := ownerFilter(q, p, contacts.read, "owner_id"); err != nil {
 		return nil, err
 	}
