@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -27,6 +28,12 @@ const multipartOverhead = 64 << 10
 
 func (a *API) maxUpload() int64 { return cmp.Or(a.MaxUploadBytes, DefaultMaxUploadBytes) }
 
+// transferTime is how long one document may take to arrive or to be sent.
+// The server's read and write timeouts (15 s and 30 s by default) suit JSON,
+// not 25 MB over a slow line; only callers the guard has let through get
+// the longer time.
+const transferTime = 15 * time.Minute
+
 // uploadDocument takes a multipart/form-data body with the part "file" and
 // one of company_id, contact_id or deal_id. The content is streamed to the
 // file store first, under a new ID, and the record created afterwards; if
@@ -37,6 +44,9 @@ func (a *API) uploadDocument(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		a.fail(w, r, rpcrm.Errorf(rpcrm.EUNAVAILABLE, "Die Dokumentablage ist nicht eingerichtet."))
 		return
 	}
+	// Not every ResponseWriter supports deadlines (tests); the server's
+	// default then applies.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(transferTime))
 	mr, err := r.MultipartReader()
 	if err != nil {
 		a.fail(w, r, rpcrm.FieldError("file", `Erwartet multipart/form-data mit dem Feld "file".`))
@@ -222,6 +232,7 @@ func (a *API) downloadDocument(w http.ResponseWriter, r *http.Request, p *auth.P
 		return
 	}
 	defer f.Close()
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(transferTime))
 	h := w.Header()
 	h.Set("Content-Type", d.ContentType)
 	h.Set("Content-Disposition", contentDisposition(d.FileName))

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -15,6 +16,7 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,8 +32,29 @@ import (
 	"github.com/rpcrm/rpcrm/tenant"
 )
 
+// TestDocuments runs the document API tests on one database: each part has
+// its own server, file store and companies.
+func TestDocuments(t *testing.T) {
+	t.Parallel()
+	e := testfix.New(t)
+	e.CreateUser(t, "alpha", "admin@alpha.test", "admin")
+	admin := e.Login(t, "alpha", "admin@alpha.test").AccessToken
+	e.CreateUser(t, "beta", "admin@beta.test", "admin")
+	betaAdmin := e.Login(t, "beta", "admin@beta.test").AccessToken
+	for name, test := range map[string]func(*testing.T, *testfix.Env, string, string){
+		"round trip":                  testDocumentRoundTrip,
+		"refused uploads":             testDocumentUploadRefused,
+		"file names never reach disk": testDocumentFileNameNeverReachesDisk,
+		"trash and scopes":            testDocumentTrashAndScopes,
+		"slow upload":                 testSlowUploadOutlastsReadTimeout,
+	} {
+		t.Run(name, func(t *testing.T) { test(t, e, admin, betaAdmin) })
+	}
+}
+
 // docServer is newServer with a file store in a temporary directory.
-func docServer(t *testing.T, e *testfix.Env, maxUpload int64) (*testServer, string) {
+// Options change the http.Server before it starts.
+func docServer(t *testing.T, e *testfix.Env, maxUpload int64, options ...func(*http.Server)) (*testServer, string) {
 	t.Helper()
 	dir := t.TempDir()
 	logs := &syncBuffer{}
@@ -44,7 +67,11 @@ func docServer(t *testing.T, e *testfix.Env, maxUpload int64) (*testServer, stri
 	}
 	srv := &httpserver.Server{Log: log, Metrics: m, Tenants: tenant.NewRegistry(e.Tenants), Trust: proxy.Trust{},
 		MetricsAllow: proxy.Trust{}, Ready: func(ctx context.Context) error { return nil }, API: api.Handler()}
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	for _, o := range options {
+		o(ts.Config)
+	}
+	ts.Start()
 	t.Cleanup(ts.Close)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -140,12 +167,8 @@ func createCompanyAPI(t *testing.T, s *testServer, host, token, name string) str
 	return res.object(t)["id"].(string)
 }
 
-func TestDocumentRoundTrip(t *testing.T) {
-	t.Parallel()
-	e := testfix.New(t)
+func testDocumentRoundTrip(t *testing.T, e *testfix.Env, admin, betaAdmin string) {
 	s, dir := docServer(t, e, 0)
-	e.CreateUser(t, "alpha", "admin@alpha.test", "admin")
-	admin := e.Login(t, "alpha", "admin@alpha.test").AccessToken
 	company := createCompanyAPI(t, s, "alpha.test", admin, "Müller AG")
 
 	pdf := append([]byte("%PDF-1.7\n"), make([]byte, 300<<10)...)
@@ -237,14 +260,8 @@ func TestDocumentRoundTrip(t *testing.T) {
 	}
 }
 
-func TestDocumentUploadRefused(t *testing.T) {
-	t.Parallel()
-	e := testfix.New(t)
+func testDocumentUploadRefused(t *testing.T, e *testfix.Env, admin, betaAdmin string) {
 	s, dir := docServer(t, e, 4096)
-	e.CreateUser(t, "alpha", "admin@alpha.test", "admin")
-	admin := e.Login(t, "alpha", "admin@alpha.test").AccessToken
-	e.CreateUser(t, "beta", "admin@beta.test", "admin")
-	betaAdmin := e.Login(t, "beta", "admin@beta.test").AccessToken
 	company := createCompanyAPI(t, s, "alpha.test", admin, "Kunde AG")
 	betaCompany := createCompanyAPI(t, s, "beta.test", betaAdmin, "Beta Kunde AG")
 	link := [][2]string{{"company_id", company}}
@@ -254,7 +271,7 @@ func TestDocumentUploadRefused(t *testing.T) {
 		if files := storedFiles(t, dir); len(files) != 0 {
 			t.Errorf("files left on disk: %v", files)
 		}
-		res := s.do(t, request{Path: "/api/v1/documents", Token: admin})
+		res := s.do(t, request{Path: "/api/v1/documents?company_id=" + company, Token: admin})
 		if !bytes.Contains(res.Body, []byte(`"items":[]`)) {
 			t.Errorf("documents recorded: %s", res.Body)
 		}
@@ -290,12 +307,8 @@ func TestDocumentUploadRefused(t *testing.T) {
 	})
 }
 
-func TestDocumentFileNameNeverReachesDisk(t *testing.T) {
-	t.Parallel()
-	e := testfix.New(t)
+func testDocumentFileNameNeverReachesDisk(t *testing.T, e *testfix.Env, admin, betaAdmin string) {
 	s, dir := docServer(t, e, 0)
-	e.CreateUser(t, "alpha", "admin@alpha.test", "admin")
-	admin := e.Login(t, "alpha", "admin@alpha.test").AccessToken
 	company := createCompanyAPI(t, s, "alpha.test", admin, "Kunde AG")
 	tenantDir := e.Tenant(t, "alpha").UUID().String()
 	// Control characters and line breaks can only come RFC 2231-encoded;
@@ -353,14 +366,8 @@ func TestDocumentFileNameNeverReachesDisk(t *testing.T) {
 	}
 }
 
-func TestDocumentTrashAndScopes(t *testing.T) {
-	t.Parallel()
-	e := testfix.New(t)
+func testDocumentTrashAndScopes(t *testing.T, e *testfix.Env, admin, betaAdmin string) {
 	s, dir := docServer(t, e, 0)
-	e.CreateUser(t, "alpha", "admin@alpha.test", "admin")
-	admin := e.Login(t, "alpha", "admin@alpha.test").AccessToken
-	e.CreateUser(t, "beta", "admin@beta.test", "admin")
-	betaAdmin := e.Login(t, "beta", "admin@beta.test").AccessToken
 	own := customRole(t, e, "alpha", "Eigene Dokumente", "companies:read", "documents:read:own", "documents:write:own", "documents:delete:own")
 	userWithRoles(t, e, "alpha", "olga@alpha.test", own.ID)
 	userWithRoles(t, e, "alpha", "otto@alpha.test", own.ID)
@@ -425,5 +432,60 @@ func TestDocumentTrashAndScopes(t *testing.T) {
 	}
 	if got := strings.Join(actions, " "); got != "document.purge document.delete document.restore document.delete document.create" {
 		t.Errorf("audit (newest first): %s", got)
+	}
+}
+
+// testSlowUploadOutlastsReadTimeout checks that an upload may take longer
+// than the server's read timeout, which is meant for JSON requests.
+func testSlowUploadOutlastsReadTimeout(t *testing.T, e *testfix.Env, admin, betaAdmin string) {
+	s, _ := docServer(t, e, 0, func(hs *http.Server) { hs.ReadTimeout = 300 * time.Millisecond })
+	company := createCompanyAPI(t, s, "alpha.test", admin, "Kunde AG")
+	body, ct := upload{fields: [][2]string{{"company_id", company}}, fileName: "langsam.txt", content: bytes.Repeat([]byte("z"), 8000)}.body(t)
+
+	pr, pw := io.Pipe()
+	go func() {
+		// About a second in all, in ten pieces.
+		for chunk := range slices.Chunk(body, len(body)/10+1) {
+			time.Sleep(100 * time.Millisecond)
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	req, err := http.NewRequest("POST", s.URL+"/api/v1/documents", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "alpha.test"
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	res, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusCreated || !bytes.Contains(b, []byte(`"size":8000`)) {
+		t.Fatalf("slow upload: %d %s", res.StatusCode, b)
+	}
+	// The timeout itself works: a slow JSON request is cut off.
+	pr2, pw2 := io.Pipe()
+	go func() {
+		pw2.Write([]byte(`{"name":`))
+		time.Sleep(time.Second)
+		pw2.Write([]byte(`"Zu langsam AG"}`))
+		pw2.Close()
+	}()
+	req, _ = http.NewRequest("POST", s.URL+"/api/v1/companies", pr2)
+	req.Host = "alpha.test"
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+admin)
+	if res, err := s.Client().Do(req); err == nil {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == http.StatusCreated {
+			t.Errorf("slow JSON request outlasted the read timeout: %s", b)
+		}
 	}
 }

@@ -16,6 +16,17 @@ import (
 	"github.com/rpcrm/rpcrm/postgres"
 )
 
+// TestDocumentService runs the document service tests on one database;
+// each part has its own users and companies.
+func TestDocumentService(t *testing.T) {
+	t.Parallel()
+	e := testfix.New(t)
+	e.CreateUser(t, "beta", "admin@beta.test", "admin")
+	t.Run("links", func(t *testing.T) { testDocumentLinks(t, e) })
+	t.Run("lifecycle", func(t *testing.T) { testDocumentLifecycle(t, e) })
+	t.Run("own scope", func(t *testing.T) { testDocumentOwnScope(t, e) })
+}
+
 // docInput is a measured upload linked to company.
 func docInput(name string, company *uuid.UUID) crm.DocumentInput {
 	return crm.DocumentInput{ID: uuid.Must(uuid.NewV7()), FileName: name, ContentType: "application/pdf", Size: 1234,
@@ -31,9 +42,7 @@ func docCompany(t *testing.T, s *postgres.CRMService, p *auth.Principal, name st
 	return c
 }
 
-func TestDocumentLinks(t *testing.T) {
-	t.Parallel()
-	e := testfix.New(t)
+func testDocumentLinks(t *testing.T, e *testfix.Env) {
 	ctx := context.Background()
 	s := &postgres.CRMService{DB: e.DB}
 	sys := e.System(t, "alpha")
@@ -109,17 +118,14 @@ func TestDocumentLinks(t *testing.T) {
 	}
 }
 
-func TestDocumentLifecycle(t *testing.T) {
-	t.Parallel()
-	e := testfix.New(t)
+func testDocumentLifecycle(t *testing.T, e *testfix.Env) {
 	ctx := context.Background()
 	s := &postgres.CRMService{DB: e.DB}
 	sys := e.System(t, "alpha")
-	e.CreateUser(t, "alpha", "anna@alpha.test", "sales")
+	e.CreateUser(t, "alpha", "lena@alpha.test", "sales")
 	e.CreateUser(t, "alpha", "beat@alpha.test", "sales")
-	_, anna := loginAs(t, e, "alpha", "anna@alpha.test")
+	_, anna := loginAs(t, e, "alpha", "lena@alpha.test")
 	_, beat := loginAs(t, e, "alpha", "beat@alpha.test")
-	e.CreateUser(t, "beta", "admin@beta.test", "admin")
 	_, betaAdmin := loginAs(t, e, "beta", "admin@beta.test")
 	meta := auth.LoginMeta{IP: "192.0.2.1", RequestID: "req-1"}
 
@@ -235,15 +241,13 @@ func TestDocumentLifecycle(t *testing.T) {
 	wantCode(t, err, rpcrm.EINVALID, "sort by a field not on the list")
 }
 
-func TestDocumentOwnScope(t *testing.T) {
-	t.Parallel()
-	e := testfix.New(t)
+func testDocumentOwnScope(t *testing.T, e *testfix.Env) {
 	ctx := context.Background()
 	s := &postgres.CRMService{DB: e.DB}
 	role := docRole(t, e, "alpha", "Eigene Dokumente", "companies:read", "documents:read:own", "documents:write:own", "documents:delete:own")
-	docUser(t, e, "alpha", "olga@alpha.test", role)
+	docUser(t, e, "alpha", "olivia@alpha.test", role)
 	docUser(t, e, "alpha", "otto@alpha.test", role)
-	_, olga := loginAs(t, e, "alpha", "olga@alpha.test")
+	_, olga := loginAs(t, e, "alpha", "olivia@alpha.test")
 	_, otto := loginAs(t, e, "alpha", "otto@alpha.test")
 	c := docCompany(t, s, e.System(t, "alpha"), "Kunde AG")
 	d, err := s.CreateDocument(ctx, olga, docInput("Olga.pdf", &c.ID), auth.LoginMeta{})
