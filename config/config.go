@@ -56,6 +56,7 @@ type Config struct {
 	CookieSecure      bool          // RPCRM_COOKIE_SECURE
 	MigrateOnStart    bool          // RPCRM_MIGRATE_ON_START
 	MaxBodyBytes      int64         // RPCRM_MAX_BODY_BYTES
+	MaxUploadBytes    int64         // RPCRM_MAX_UPLOAD_BYTES: largest document
 	DBMaxConns        int32         // RPCRM_DB_MAX_CONNS
 	LoginLimitIP      int           // RPCRM_LOGIN_LIMIT_IP: attempts per minute per client address
 	LoginLimitAccount int           // RPCRM_LOGIN_LIMIT_ACCOUNT: failed attempts per 15 minutes per account
@@ -167,6 +168,7 @@ func Load(o Options) (*Config, error) {
 	c.CookieSecure = l.boolean(envCookieSecure)
 	c.MigrateOnStart = l.boolean(envMigrateOnStart)
 	c.MaxBodyBytes = l.size(envMaxBodyBytes, 1<<10, 100<<20)
+	c.MaxUploadBytes = l.size(envMaxUploadBytes, 1<<10, 1<<30)
 	c.DBMaxConns = int32(l.integer(envDBMaxConns, 1, 1000))
 	c.LoginLimitIP = int(l.integer(envLoginLimitIP, 1, 10000))
 	c.LoginLimitAccount = int(l.integer(envLoginLimitAccount, 1, 10000))
@@ -442,6 +444,7 @@ func (c *Config) Redacted() map[string]string {
 		envCookieSecure:      strconv.FormatBool(c.CookieSecure),
 		envMigrateOnStart:    strconv.FormatBool(c.MigrateOnStart),
 		envMaxBodyBytes:      strconv.FormatInt(c.MaxBodyBytes, 10),
+		envMaxUploadBytes:    strconv.FormatInt(c.MaxUploadBytes, 10),
 		envDBMaxConns:        strconv.FormatInt(int64(c.DBMaxConns), 10),
 		envLoginLimitIP:      strconv.Itoa(c.LoginLimitIP),
 		envLoginLimitAccount: strconv.Itoa(c.LoginLimitAccount),

@@ -66,6 +66,8 @@ func Settings() []Setting {
 			Description: "Apply pending database migrations when the server starts."},
 		{Name: envMaxBodyBytes, Default: "1048576",
 			Description: "Largest accepted request body, 1KiB to 100MiB; plain bytes or a number with KB, MB, KiB or MiB."},
+		{Name: envMaxUploadBytes, Default: "26214400",
+			Description: "Largest uploaded document, 1KiB to 1GiB (1024MiB); plain bytes or a number with KB, MB, KiB or MiB."},
 		{Name: envDBMaxConns, Default: "20",
 			Description: "Largest number of open database connections, 1 to 1000."},
 		{Name: envLoginLimitIP, Default: "20",
@@ -103,6 +105,7 @@ const (
 	envCookieSecure      = "RPCRM_COOKIE_SECURE"
 	envMigrateOnStart    = "RPCRM_MIGRATE_ON_START"
 	envMaxBodyBytes      = "RPCRM_MAX_BODY_BYTES"
+	envMaxUploadBytes    = "RPCRM_MAX_UPLOAD_BYTES"
 	envDBMaxConns        = "RPCRM_DB_MAX_CONNS"
 	envLoginLimitIP      = "RPCRM_LOGIN_LIMIT_IP"
 	envLoginLimitAccount = "RPCRM_LOGIN_LIMIT_ACCOUNT"

@@ -3,6 +3,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/rpcrm/rpcrm/audit"
 	"github.com/rpcrm/rpcrm/auth"
 	"github.com/rpcrm/rpcrm/crm"
+	"github.com/rpcrm/rpcrm/filestore"
 	"github.com/rpcrm/rpcrm/httpserver"
 	"github.com/rpcrm/rpcrm/metrics"
 	"github.com/rpcrm/rpcrm/ratelimit"
@@ -34,6 +36,7 @@ type AuditLog interface {
 type CRM interface {
 	crm.CompanyService
 	crm.ContactService
+	crm.DocumentService
 }
 
 // API holds the dependencies of the JSON API handlers.
@@ -45,6 +48,10 @@ type API struct {
 	Metrics *metrics.Metrics
 	// MaxBodyBytes bounds every request body.
 	MaxBodyBytes int64
+	// Files stores document content (uploads fail without it);
+	// MaxUploadBytes bounds one document (default 25 MiB).
+	Files          *filestore.Store
+	MaxUploadBytes int64
 	// LoginPerIP limits login attempts per client address; LoginPerAccount
 	// limits failed attempts per tenant and e-mail address.
 	LoginPerIP, LoginPerAccount *ratelimit.Window
@@ -72,6 +79,7 @@ type Route struct {
 	Method, Path string
 	Access       Access
 	Permission   auth.Permission
+	MaxBody      int64 // body limit of this route; 0 means API.MaxBodyBytes
 	handler      func(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 }
 
@@ -112,6 +120,7 @@ func (a *API) Routes() []Route {
 	for _, group := range [][]Route{
 		a.companyRoutes(),
 		a.contactRoutes(),
+		a.documentRoutes(),
 	} {
 		routes = append(routes, group...)
 	}
@@ -145,8 +154,8 @@ func (a *API) Handler() http.Handler {
 // the handler runs.
 func (a *API) guard(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.MaxBodyBytes > 0 {
-			r.Body = http.MaxBytesReader(w, r.Body, a.MaxBodyBytes)
+		if limit := cmp.Or(rt.MaxBody, a.MaxBodyBytes); limit > 0 {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		if rt.Access == Public {
 			rt.handler(w, r, nil)

@@ -48,6 +48,8 @@ func (s *CRMService) ListCompanies(ctx context.Context, p *auth.Principal, f crm
 	}
 	sort := companySorts[f.Sort]
 	q := &query{}
+	// The key needs its own name: "(created_at)::text" would be another
+	// column called created_at, and ORDER BY created_at ambiguous.
 	q.add("SELECT " + companyColumns + ", (" + sort.expr + ")::text AS sort_key FROM companies WHERE tenant_id = " + q.arg(p.TenantID))
 	if err := ownerFilter(q, p, companies.read, "owner_id"); err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rpcrm/rpcrm/auth"
 	"github.com/rpcrm/rpcrm/config"
+	"github.com/rpcrm/rpcrm/filestore"
 	"github.com/rpcrm/rpcrm/httpapi"
 	"github.com/rpcrm/rpcrm/httpserver"
 	"github.com/rpcrm/rpcrm/metrics"
@@ -93,6 +94,7 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 	api := &httpapi.API{
 		Auth: authSvc, Audit: &postgres.AuditService{DB: db}, CRM: &postgres.CRMService{DB: db}, Log: log, Metrics: m,
 		MaxBodyBytes: cfg.MaxBodyBytes, Gate: gate,
+		Files: filestore.New(filepath.Join(cfg.DataDir, "uploads")), MaxUploadBytes: cfg.MaxUploadBytes,
 	}
 	ui := &web.UI{Auth: authSvc, Gate: gate, Log: log, Secure: cfg.CookieSecure, RefreshTTL: cfg.RefreshTokenTTL}
 	srv := &httpserver.Server{

@@ -1,0 +1,338 @@
+package httpapi
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rpcrm/rpcrm"
+	"github.com/rpcrm/rpcrm/auth"
+	"github.com/rpcrm/rpcrm/crm"
+	"github.com/rpcrm/rpcrm/filestore"
+	"github.com/rpcrm/rpcrm/httpserver"
+)
+
+// DefaultMaxUploadBytes is the largest document when API.MaxUploadBytes is 0.
+const DefaultMaxUploadBytes = 25 << 20
+
+// multipartOverhead is what an upload's body may hold besides the file:
+// part headers, boundaries and the link fields.
+const multipartOverhead = 64 << 10
+
+func (a *API) maxUpload() int64 { return cmp.Or(a.MaxUploadBytes, DefaultMaxUploadBytes) }
+
+// transferTime is how long one document may take to arrive or to be sent.
+// The server's read and write timeouts (15 s and 30 s by default) suit JSON,
+// not 25 MB over a slow line; only callers the guard has let through get
+// the longer time.
+const transferTime = 15 * time.Minute
+
+// uploadDocument takes a multipart/form-data body with the part "file" and
+// one of company_id, contact_id or deal_id. The content is streamed to the
+// file store first, under a new ID, and the record created afterwards; if
+// that fails, the file is removed again, so there is never a file without a
+// record for long, and never a record without its file.
+func (a *API) uploadDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if a.Files == nil {
+		a.fail(w, r, rpcrm.Errorf(rpcrm.EUNAVAILABLE, "Die Dokumentablage ist nicht eingerichtet."))
+		return
+	}
+	// Not every ResponseWriter supports deadlines (tests); the server's
+	// default then applies.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(transferTime))
+	mr, err := r.MultipartReader()
+	if err != nil {
+		a.fail(w, r, rpcrm.FieldError("file", `Erwartet multipart/form-data mit dem Feld "file".`))
+		return
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	in := crm.DocumentInput{ID: id}
+	stored, keep := false, false
+	defer func() {
+		if stored && !keep {
+			if err := a.Files.Remove(p.TenantID, id); err != nil {
+				a.Log.ErrorContext(r.Context(), "remove unrecorded upload", "err", err, "document_id", id)
+			}
+		}
+	}()
+	v := rpcrm.Validation{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			a.uploadFailed(w, r, err)
+			return
+		}
+		switch name := part.FormName(); name {
+		case "file":
+			if stored {
+				a.fail(w, r, rpcrm.FieldError("file", "Nur eine Datei pro Anfrage."))
+				return
+			}
+			st, err := a.Files.Put(p.TenantID, id, part, a.maxUpload())
+			if err != nil {
+				a.uploadFailed(w, r, err)
+				return
+			}
+			stored = true
+			// FileName is only ever shown and offered for download; the
+			// store's path is made of the two IDs.
+			in.FileName, in.Size, in.SHA256, in.ContentType = part.FileName(), st.Size, st.SHA256, st.ContentType
+		case "company_id", "contact_id", "deal_id":
+			b, err := io.ReadAll(io.LimitReader(part, 100))
+			if err != nil {
+				a.uploadFailed(w, r, err)
+				return
+			}
+			ref, err := uuid.Parse(strings.TrimSpace(string(b)))
+			if err != nil {
+				v.Add(name, "Keine gültige ID.")
+				break
+			}
+			switch name {
+			case "company_id":
+				in.CompanyID = &ref
+			case "contact_id":
+				in.ContactID = &ref
+			default:
+				in.DealID = &ref
+			}
+		default:
+			v.Add(cmp.Or(name, "(ohne Namen)"), "Unbekanntes Feld.")
+		}
+		part.Close()
+	}
+	if !stored {
+		v.Add("file", `Die Datei fehlt (Feld "file").`)
+	}
+	if err := v.Err(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	d, err := a.CRM.CreateDocument(r.Context(), p, in, meta(r))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	keep = true
+	etag(w, d.Version)
+	w.Header().Set("Location", "/api/v1/documents/"+d.ID.String())
+	httpserver.JSON(w, http.StatusCreated, d)
+}
+
+// uploadFailed answers an upload that could not be read or stored: too
+// large (413), malformed or cut off (422), or a fault of the server's disk.
+func (a *API) uploadFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var tooLarge *filestore.TooLargeError
+	var maxBytes *http.MaxBytesError
+	var pathErr *fs.PathError
+	switch {
+	case errors.As(err, &tooLarge), errors.As(err, &maxBytes):
+		httpserver.WriteProblem(w, httpserver.Problem{
+			Type: "https://rpcrm.ch/problems/too_large", Title: "Datei zu gross", Status: http.StatusRequestEntityTooLarge,
+			Detail:   fmt.Sprintf("Datei zu gross (höchstens %s).", humanSize(a.maxUpload())),
+			Instance: r.URL.Path, Code: "too_large", RequestID: httpserver.RequestInfo(r.Context()).RequestID})
+	case errors.As(err, &pathErr):
+		a.fail(w, r, fmt.Errorf("store upload: %w", err))
+	default:
+		a.fail(w, r, &rpcrm.Error{Code: rpcrm.EINVALID, Message: "Die Datei kam nicht vollständig oder nicht als gültiges multipart/form-data an."})
+	}
+}
+
+// humanSize writes a limit the way people read it: "25 MB".
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d Bytes", n)
+}
+
+func (a *API) listDocuments(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	a.listDocumentsIn(w, r, p, false)
+}
+
+func (a *API) listDocumentTrash(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	a.listDocumentsIn(w, r, p, true)
+}
+
+func (a *API) listDocumentsIn(w http.ResponseWriter, r *http.Request, p *auth.Principal, trash bool) {
+	lp, v := listParams(r)
+	q := r.URL.Query()
+	f := crm.DocumentFilter{ListParams: lp,
+		CompanyID: queryID(q.Get("company_id"), "company_id", v),
+		ContactID: queryID(q.Get("contact_id"), "contact_id", v),
+		DealID:    queryID(q.Get("deal_id"), "deal_id", v)}
+	if err := v.Err(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	f.Deleted = trash
+	pg, err := a.CRM.ListDocuments(r.Context(), p, f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpserver.JSON(w, http.StatusOK, pg)
+}
+
+func (a *API) getDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	d, err := a.CRM.Document(r.Context(), p, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	etag(w, d.Version)
+	httpserver.JSON(w, http.StatusOK, d)
+}
+
+// downloadDocument sends a document's content, always as an attachment and
+// with the sniffed type, so that an uploaded HTML page or SVG never runs in
+// the application's origin.
+func (a *API) downloadDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	d, err := a.CRM.Document(r.Context(), p, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if a.Files == nil {
+		a.fail(w, r, rpcrm.Errorf(rpcrm.EUNAVAILABLE, "Die Dokumentablage ist nicht eingerichtet."))
+		return
+	}
+	f, err := a.Files.Open(p.TenantID, d.ID)
+	if err != nil {
+		a.fail(w, r, fmt.Errorf("open content of document %s: %w", d.ID, err))
+		return
+	}
+	defer f.Close()
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(transferTime))
+	h := w.Header()
+	h.Set("Content-Type", d.ContentType)
+	h.Set("Content-Disposition", contentDisposition(d.FileName))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Cache-Control", "private, no-cache")
+	// The content never changes, so its hash is a strong validator.
+	h.Set("ETag", `"`+d.SHA256+`"`)
+	http.ServeContent(w, r, "", d.CreatedAt, f)
+}
+
+// contentDisposition builds an attachment header after RFC 6266: an ASCII
+// fallback for old clients and the exact name as RFC 8187 UTF-8 in filename*.
+func contentDisposition(name string) string {
+	name = crm.SanitizeFileName(name)
+	var fallback, ext strings.Builder
+	for _, r := range name {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' || r == '%' {
+			fallback.WriteByte('_')
+		} else {
+			fallback.WriteRune(r)
+		}
+	}
+	for _, b := range []byte(name) {
+		if isAttrChar(b) {
+			ext.WriteByte(b)
+		} else {
+			fmt.Fprintf(&ext, "%%%02X", b)
+		}
+	}
+	return `attachment; filename="` + fallback.String() + `"; filename*=UTF-8''` + ext.String()
+}
+
+// isAttrChar reports whether b may appear unencoded in an RFC 8187 value.
+func isAttrChar(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("!#$&+-.^_`|~", b) >= 0
+}
+
+func (a *API) deleteDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.CRM.DeleteDocument(r.Context(), p, id, meta(r)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) restoreDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	d, err := a.CRM.RestoreDocument(r.Context(), p, id, meta(r))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	etag(w, d.Version)
+	httpserver.JSON(w, http.StatusOK, d)
+}
+
+// purgeDocument deletes the record first and the file after the commit: a
+// failure in between leaves an orphaned file (logged), never a record whose
+// content is gone.
+func (a *API) purgeDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.CRM.PurgeDocument(r.Context(), p, id, meta(r)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if a.Files != nil {
+		if err := a.Files.Remove(p.TenantID, id); err != nil {
+			a.Log.ErrorContext(r.Context(), "remove content of purged document", "err", err, "document_id", id)
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// documentRoutes are the document endpoints. Only the upload takes a body
+// larger than the API's general limit.
+func (a *API) documentRoutes() []Route {
+	upload := perm("POST", "/api/v1/documents", auth.PermDocumentsWrite, a.uploadDocument)
+	upload.MaxBody = a.maxUpload() + multipartOverhead
+	return []Route{
+		perm("GET", "/api/v1/documents", auth.PermDocumentsRead, a.listDocuments),
+		upload,
+		perm("GET", "/api/v1/documents/trash", auth.PermDocumentsDelete, a.listDocumentTrash),
+		perm("DELETE", "/api/v1/documents/trash/{id}", auth.PermDocumentsDelete, a.purgeDocument),
+		perm("GET", "/api/v1/documents/{id}", auth.PermDocumentsRead, a.getDocument),
+		perm("GET", "/api/v1/documents/{id}/content", auth.PermDocumentsRead, a.downloadDocument),
+		perm("DELETE", "/api/v1/documents/{id}", auth.PermDocumentsDelete, a.deleteDocument),
+		perm("POST", "/api/v1/documents/{id}/restore", auth.PermDocumentsDelete, a.restoreDocument),
+	}
+}
