@@ -48,7 +48,7 @@ func (s *CRMService) ListCompanies(ctx context.Context, p *auth.Principal, f crm
 	}
 	sort := companySorts[f.Sort]
 	q := &query{}
-	q.add("SELECT " + companyColumns + ", (" + sort.expr + ")::text FROM companies WHERE tenant_id = " + q.arg(p.TenantID))
+	q.add("SELECT " + companyColumns + ", (" + sort.expr + ")::text AS sort_key FROM companies WHERE tenant_id = " + q.arg(p.TenantID))
 	if err := ownerFilter(q, p, companies.read, "owner_id"); err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func (s *CRMService) ListDeals(ctx context.Context, p *auth.Principal, f crm.Dea
 	}
 	sort := dealSorts[f.Sort]
 	q := &query{}
-	q.add("SELECT " + dealColumns + ", (" + sort.expr + ")::text FROM deals WHERE tenant_id = " + q.arg(p.TenantID))
+	q.add("SELECT " + dealColumns + ", (" + sort.expr + ")::text AS sort_key FROM deals WHERE tenant_id = " + q.arg(p.TenantID))
 	if err := ownerFilter(q, p, deals.read, "owner_id"); err != nil {
 		return nil, err
 	}
