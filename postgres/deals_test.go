@@ -154,6 +154,33 @@ func TestPipelinesAndStages(t *testing.T) {
 		}
 		// The last pipeline stays.
 		wantCode(t, s.DeletePipeline(ctx, sys, verkauf.ID, m), rpcrm.ECONFLICT, "delete last pipeline")
+		if n := len(auditList(t, e, "alpha", audit.Filter{Action: "pipeline.create"})); n != 2 {
+			t.Errorf("%d pipeline.create audits, want 2", n)
+		}
+		if n := len(auditList(t, e, "alpha", audit.Filter{Action: "pipeline.delete", EntityID: &pl2.ID})); n != 1 {
+			t.Errorf("%d pipeline.delete audits, want 1", n)
+		}
+		// Renaming is audited with before and after. (Moving pipelines
+		// around bumped Verkauf's version.)
+		cur, err := s.Pipeline(ctx, sys, verkauf.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Version == verkauf.Version {
+			t.Error("renumbering did not bump the version")
+		}
+		if _, err := s.UpdatePipeline(ctx, sys, verkauf.ID, crm.PipelineInput{Name: ptr("Vertrieb"), Version: cur.Version}, m); err != nil {
+			t.Fatal(err)
+		}
+		up := auditList(t, e, "alpha", audit.Filter{Action: "pipeline.update", EntityID: &verkauf.ID})
+		if len(up) != 1 || up[0].Changes["name"].Before != "Verkauf" || up[0].Changes["name"].After != "Vertrieb" {
+			t.Errorf("rename audit: %+v", up)
+		}
+		_, err = s.UpdatePipeline(ctx, sys, verkauf.ID, crm.PipelineInput{Name: ptr("Verkauf"), Version: cur.Version}, m)
+		wantCode(t, err, rpcrm.EPRECONDITION, "stale pipeline")
+		if _, err := s.UpdatePipeline(ctx, sys, verkauf.ID, crm.PipelineInput{Name: ptr("Verkauf")}, m); err != nil {
+			t.Fatal(err)
+		}
 		if got := pipelinesOf(t, s, sys); len(got) != 1 || got[0].Position != 0 {
 			t.Errorf("after deletes: %+v", got)
 		}
