@@ -103,7 +103,7 @@ func (o OptionalID) MarshalJSON() ([]byte, error) {
 // no sign, no exponent.
 func ParseAmount(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	bad := func(msg string) (string, error) { return "", fieldMsg(msg) }
+	bad := func(msg string) (string, error) { return "", errors.New(msg) }
 	if s == "" {
 		return bad("Der Betrag fehlt.")
 	}
@@ -149,10 +149,6 @@ func allDigitsAny(s string) bool {
 	}
 	return true
 }
-
-type fieldMsg string
-
-func (m fieldMsg) Error() string { return string(m) }
 
 // DealInput creates or changes a deal; nil fields stay as they are.
 type DealInput struct {

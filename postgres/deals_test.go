@@ -29,7 +29,7 @@ func wantField(t testing.TB, err error, field, what string) {
 	}
 }
 
-// pipelineOf returns the tenant's pipelines and fails unless there is one.
+// pipelinesOf returns the tenant's pipelines in order.
 func pipelinesOf(t testing.TB, s *postgres.CRMService, p *auth.Principal) []*crm.Pipeline {
 	t.Helper()
 	pls, err := s.ListPipelines(context.Background(), p)
