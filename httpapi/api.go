@@ -37,6 +37,7 @@ type CRM interface {
 	crm.CompanyService
 	crm.ContactService
 	crm.DocumentService
+	crm.DealService
 }
 
 // API holds the dependencies of the JSON API handlers.
@@ -121,6 +122,7 @@ func (a *API) Routes() []Route {
 		a.companyRoutes(),
 		a.contactRoutes(),
 		a.documentRoutes(),
+		a.dealRoutes(),
 	} {
 		routes = append(routes, group...)
 	}

@@ -145,6 +145,7 @@ func testRouteWalker(t *testing.T, e *testfix.Env) {
 	var walked, permitted int
 	for _, rt := range (&httpapi.API{}).Routes() {
 		path := strings.ReplaceAll(rt.Path, "{id}", uuid.NewString())
+		path = strings.ReplaceAll(path, "{stage_id}", uuid.NewString())
 		if strings.ContainsAny(path, "{}") {
 			t.Fatalf("%s %s: the walker only knows {id}; teach it the new path parameter", rt.Method, rt.Path)
 		}

@@ -52,7 +52,7 @@ func (db *DB) syncTenant(ctx context.Context, t TenantRow) error {
 				return err
 			}
 		}
-		return nil
+		return ensureDefaultPipeline(ctx, tx, t.ID)
 	})
 }
 
