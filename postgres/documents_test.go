@@ -67,7 +67,7 @@ func testDocumentLinks(t *testing.T, e *testfix.Env) {
 	alpha := tid(t, e, "alpha")
 	contact, deal, pipeline, stage := uuid.New(), uuid.New(), uuid.New(), uuid.New()
 	ownerExec(t, conn, `INSERT INTO contacts (tenant_id, id, last_name, owner_id) VALUES ($1, $2, 'Muster', $3)`, alpha, contact, anna.UserID)
-	ownerExec(t, conn, `INSERT INTO pipelines (tenant_id, id, name) VALUES ($1, $2, 'Verkauf')`, alpha, pipeline)
+	ownerExec(t, conn, `INSERT INTO pipelines (tenant_id, id, name) VALUES ($1, $2, 'Dokumente-Test')`, alpha, pipeline)
 	ownerExec(t, conn, `INSERT INTO stages (tenant_id, id, pipeline_id, name, position) VALUES ($1, $2, $3, 'Neu', 1)`, alpha, stage, pipeline)
 	ownerExec(t, conn, `INSERT INTO deals (tenant_id, id, title, pipeline_id, stage_id) VALUES ($1, $2, 'Gross', $3, $4)`, alpha, deal, pipeline, stage)
 
