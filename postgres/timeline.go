@@ -76,7 +76,7 @@ func timelineQuery(p *auth.Principal, entity, link string, id uuid.UUID, lp crm.
 	}
 	limit := fmt.Sprintf(" LIMIT %d", lp.Limit+1)
 
-	q.add(`SELECT type, at, at::text, id, kind, subject, body, body_format, due_at, done_at, assignee_id, owner_id,
+	q.add(`SELECT t.type, t.at, t.at::text AS at_key, t.id, kind, subject, body, body_format, due_at, done_at, assignee_id, owner_id,
 		file_name, size, created_by, action, actor, actor_id, changes FROM (`)
 	q.add(`(SELECT 'activity' AS type, a.created_at AS at, a.id, a.kind, a.subject, a.body, a.body_format, a.due_at,
 		a.done_at, a.assignee_id, a.owner_id, NULL::text AS file_name, NULL::bigint AS size, NULL::uuid AS created_by,
@@ -102,7 +102,7 @@ func timelineQuery(p *auth.Principal, entity, link string, id uuid.UUID, lp crm.
 		FROM audit_log l WHERE l.tenant_id = ` + tenant + ` AND l.entity_type = ` + q.arg(entity) + ` AND l.entity_id = ` + rec)
 	q.add(before("l.at", "l.id") + " ORDER BY l.at DESC, l.id DESC" + limit + ")")
 
-	q.add(") t ORDER BY at DESC, id DESC" + limit)
+	q.add(") t ORDER BY t.at DESC, t.id DESC" + limit)
 	return q
 }
 
