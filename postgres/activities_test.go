@@ -249,7 +249,7 @@ func TestActivities(t *testing.T) {
 	})
 
 	t.Run("list filters", func(t *testing.T) {
-		p := actAdmin(t, e, "alpha", "lisa@alpha.test")
+		p := anna
 		c := actCompany(t, s, p, "Filter AG")
 		mk := func(kind, subject, due string, done bool) uuid.UUID {
 			in := crm.ActivityInput{Kind: &kind, Subject: &subject, CompanyID: set(c.ID.String()), Done: &done}
@@ -263,7 +263,7 @@ func TestActivities(t *testing.T) {
 		task2 := mk("task", "Offerte", "2026-02-10T10:00:00Z", false)
 		list := func(f crm.ActivityFilter) []uuid.UUID {
 			t.Helper()
-			f.OwnerID = &p.UserID
+			f.CompanyID = &c.ID // leave out the other subtests' activities
 			pg, err := s.ListActivities(ctx, p, f)
 			if err != nil {
 				t.Fatal(err)
@@ -288,11 +288,14 @@ func TestActivities(t *testing.T) {
 		check("due after", list(crm.ActivityFilter{DueAfter: ptr(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))}), task2)
 		check("company", list(crm.ActivityFilter{CompanyID: &c.ID}), task2, task1, call)
 		check("assignee", list(crm.ActivityFilter{AssigneeID: &p.UserID}), task2, task1)
+		check("updated since", list(crm.ActivityFilter{ListParams: crm.ListParams{UpdatedSince: ptr(time.Now().Add(time.Hour))}}))
+		check("updated since past", list(crm.ActivityFilter{ListParams: crm.ListParams{UpdatedSince: ptr(time.Now().Add(-time.Hour))}}), task2, task1, call)
+		check("owner", list(crm.ActivityFilter{ListParams: crm.ListParams{OwnerID: ptr(uuid.New())}}))
 		check("search", list(crm.ActivityFilter{ListParams: crm.ListParams{Q: "mueller"}}), call)
 		check("sort due_at, undated last", list(crm.ActivityFilter{ListParams: crm.ListParams{Sort: "due_at"}}), task1, task2, call)
 		first := list(crm.ActivityFilter{ListParams: crm.ListParams{Sort: "subject", Limit: 2}})
 		check("sort subject page 1", first, call, task2)
-		pg, err := s.ListActivities(ctx, p, crm.ActivityFilter{ListParams: crm.ListParams{Sort: "subject", Limit: 2, OwnerID: &p.UserID}})
+		pg, err := s.ListActivities(ctx, p, crm.ActivityFilter{CompanyID: &c.ID, ListParams: crm.ListParams{Sort: "subject", Limit: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}
