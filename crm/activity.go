@@ -155,15 +155,15 @@ func (in *ActivityInput) Apply(a *Activity) error {
 			a.DoneAt = &now
 		}
 	}
-	a.AssigneeID = applyRef(v, "assignee_id", in.AssigneeID, a.AssigneeID)
-	a.CompanyID = applyRef(v, "company_id", in.CompanyID, a.CompanyID)
-	a.ContactID = applyRef(v, "contact_id", in.ContactID, a.ContactID)
-	a.DealID = applyRef(v, "deal_id", in.DealID, a.DealID)
+	a.AssigneeID = applyActivityRef(v, "assignee_id", in.AssigneeID, a.AssigneeID)
+	a.CompanyID = applyActivityRef(v, "company_id", in.CompanyID, a.CompanyID)
+	a.ContactID = applyActivityRef(v, "contact_id", in.ContactID, a.ContactID)
+	a.DealID = applyActivityRef(v, "deal_id", in.DealID, a.DealID)
 
 	switch {
 	case a.Kind == "":
 		v.add("kind", "Die Art fehlt (note, call, meeting, task oder email).")
-	case !validKind(a.Kind):
+	case !validActivityKind(a.Kind):
 		v.add("kind", "Unbekannte Art; möglich: note, call, meeting, task, email.")
 	}
 	v.required("subject", a.Subject, "Der Betreff fehlt.")
@@ -175,7 +175,7 @@ func (in *ActivityInput) Apply(a *Activity) error {
 	return v.Err()
 }
 
-func validKind(k string) bool {
+func validActivityKind(k string) bool {
 	for _, x := range ActivityKinds {
 		if x == k {
 			return true
@@ -184,8 +184,8 @@ func validKind(k string) bool {
 	return false
 }
 
-// applyRef applies a clearable ID field.
-func applyRef(v validation, field string, c Clearable, cur *uuid.UUID) *uuid.UUID {
+// applyActivityRef applies a clearable ID field.
+func applyActivityRef(v validation, field string, c Clearable, cur *uuid.UUID) *uuid.UUID {
 	if !c.Set {
 		return cur
 	}
@@ -223,7 +223,7 @@ func (f *ActivityFilter) Normalize() error {
 	err := f.ListParams.Normalize(ActivitySortable, "created_at")
 	v := validation{map[string]string{}}
 	f.Kind = strings.ToLower(strings.TrimSpace(f.Kind))
-	if f.Kind != "" && !validKind(f.Kind) {
+	if f.Kind != "" && !validActivityKind(f.Kind) {
 		v.add("kind", "Unbekannte Art; möglich: note, call, meeting, task, email.")
 	}
 	if f.Tag != "" {

@@ -306,7 +306,7 @@ func mdDefuse(s string) string {
 	const word = "javascript:"
 	var b strings.Builder
 	for {
-		i := indexFoldASCII(s, word)
+		i := mdIndexFold(s, word)
 		if i < 0 {
 			if b.Len() == 0 {
 				return s
@@ -320,8 +320,8 @@ func mdDefuse(s string) string {
 	}
 }
 
-// indexFoldASCII is strings.Index ignoring ASCII case; word must be lower-case ASCII.
-func indexFoldASCII(s, word string) int {
+// mdIndexFold is strings.Index ignoring ASCII case; word must be lower-case ASCII.
+func mdIndexFold(s, word string) int {
 	for i := 0; i+len(word) <= len(s); i++ {
 		match := true
 		for k := 0; k < len(word); k++ {

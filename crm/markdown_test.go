@@ -114,8 +114,8 @@ func FuzzRenderMarkdown(f *testing.F) {
 }
 
 var (
-	tagRe  = regexp.MustCompile(`<(/?)([a-z]+)((?: [a-z]+="[^"<>]*")*)>`)
-	hrefRe = regexp.MustCompile(`^ href="(https?://|mailto:)[^"]*" rel="nofollow noopener noreferrer"$`)
+	mdTagRe  = regexp.MustCompile(`<(/?)([a-z]+)((?: [a-z]+="[^"<>]*")*)>`)
+	mdHrefRe = regexp.MustCompile(`^ href="(https?://|mailto:)[^"]*" rel="nofollow noopener noreferrer"$`)
 )
 
 // checkSafeHTML fails unless out consists of text without '<' and the
@@ -136,7 +136,7 @@ func checkSafeHTML(t *testing.T, in, out string) {
 		if strings.IndexByte(rest[:i], '>') >= 0 {
 			t.Fatalf("input %q: stray '>' in output %q", in, out)
 		}
-		m := tagRe.FindStringSubmatchIndex(rest[i:])
+		m := mdTagRe.FindStringSubmatchIndex(rest[i:])
 		if m == nil || m[0] != 0 {
 			t.Fatalf("input %q: '<' that is not an allowed tag in %q", in, out)
 		}
@@ -147,7 +147,7 @@ func checkSafeHTML(t *testing.T, in, out string) {
 			t.Fatalf("input %q: unexpected element <%s> in %q", in, name, out)
 		}
 		if name == "a" && !closing {
-			if !hrefRe.MatchString(attrs) {
+			if !mdHrefRe.MatchString(attrs) {
 				t.Fatalf("input %q: bad link attributes %q in %q", in, attrs, out)
 			}
 		} else if attrs != "" {

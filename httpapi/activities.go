@@ -30,8 +30,8 @@ func (a *API) listActivitiesIn(w http.ResponseWriter, r *http.Request, p *auth.P
 		CompanyID:  queryID(q.Get("company_id"), "company_id", v),
 		ContactID:  queryID(q.Get("contact_id"), "contact_id", v),
 		DealID:     queryID(q.Get("deal_id"), "deal_id", v),
-		DueBefore:  queryTime(q.Get("due_before"), "due_before", v),
-		DueAfter:   queryTime(q.Get("due_after"), "due_after", v),
+		DueBefore:  activityQueryTime(q.Get("due_before"), "due_before", v),
+		DueAfter:   activityQueryTime(q.Get("due_after"), "due_after", v),
 	}
 	switch q.Get("open") {
 	case "":
@@ -54,8 +54,8 @@ func (a *API) listActivitiesIn(w http.ResponseWriter, r *http.Request, p *auth.P
 	httpserver.JSON(w, http.StatusOK, pg)
 }
 
-// queryTime parses an optional RFC 3339 query parameter.
-func queryTime(s, name string, v rpcrm.Validation) *time.Time {
+// activityQueryTime parses an optional RFC 3339 query parameter.
+func activityQueryTime(s, name string, v rpcrm.Validation) *time.Time {
 	if s == "" {
 		return nil
 	}
@@ -191,8 +191,8 @@ func (a *API) myTasks(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 	httpserver.JSON(w, http.StatusOK, pg)
 }
 
-// timeline serves the timeline of one kind of record.
-func (a *API) timeline(entity string) func(http.ResponseWriter, *http.Request, *auth.Principal) {
+// recordTimeline serves the timeline of one kind of record.
+func (a *API) recordTimeline(entity string) func(http.ResponseWriter, *http.Request, *auth.Principal) {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 		id, err := pathID(r)
 		if err != nil {
@@ -229,8 +229,8 @@ func (a *API) activityRoutes() []Route {
 		perm("POST", "/api/v1/activities/{id}/done", auth.PermActivitiesWrite, a.markActivityDone),
 		perm("POST", "/api/v1/activities/{id}/undone", auth.PermActivitiesWrite, a.markActivityOpen),
 		perm("GET", "/api/v1/tasks/mine", auth.PermActivitiesRead, a.myTasks),
-		perm("GET", "/api/v1/companies/{id}/timeline", auth.PermCompaniesRead, a.timeline(crm.EntityCompany)),
-		perm("GET", "/api/v1/contacts/{id}/timeline", auth.PermContactsRead, a.timeline(crm.EntityContact)),
-		perm("GET", "/api/v1/deals/{id}/timeline", auth.PermDealsRead, a.timeline(crm.EntityDeal)),
+		perm("GET", "/api/v1/companies/{id}/timeline", auth.PermCompaniesRead, a.recordTimeline(crm.EntityCompany)),
+		perm("GET", "/api/v1/contacts/{id}/timeline", auth.PermContactsRead, a.recordTimeline(crm.EntityContact)),
+		perm("GET", "/api/v1/deals/{id}/timeline", auth.PermDealsRead, a.recordTimeline(crm.EntityDeal)),
 	}
 }

@@ -270,7 +270,7 @@ func applyActivity(ctx context.Context, tx pgx.Tx, p *auth.Principal, in *crm.Ac
 		a.AssigneeID = actorID(p)
 	}
 	fields := rpcrm.Validation{}
-	if changedRef(a.AssigneeID, before.AssigneeID) {
+	if activityRefChanged(a.AssigneeID, before.AssigneeID) {
 		var ok bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 AND disabled_at IS NULL)`,
 			p.TenantID, *a.AssigneeID).Scan(&ok); err != nil {
@@ -290,10 +290,10 @@ func applyActivity(ctx context.Context, tx pgx.Tx, p *auth.Principal, in *crm.Ac
 		{"contact_id", "contacts", auth.PermContactsRead, a.ContactID, before.ContactID, "Kontakt nicht gefunden."},
 		{"deal_id", "deals", auth.PermDealsRead, a.DealID, before.DealID, "Verkaufschance nicht gefunden."},
 	} {
-		if !changedRef(ref.id, ref.was) {
+		if !activityRefChanged(ref.id, ref.was) {
 			continue
 		}
-		ok, err := recordVisible(ctx, tx, p, ref.table, ref.perm, *ref.id)
+		ok, err := activityLinkVisible(ctx, tx, p, ref.table, ref.perm, *ref.id)
 		if err != nil {
 			return err
 		}
@@ -304,14 +304,14 @@ func applyActivity(ctx context.Context, tx pgx.Tx, p *auth.Principal, in *crm.Ac
 	return mergeValidation(verr, fields.Err())
 }
 
-// changedRef reports whether a reference is set to a new record.
-func changedRef(now, was *uuid.UUID) bool {
+// activityRefChanged reports whether a reference is set to a new record.
+func activityRefChanged(now, was *uuid.UUID) bool {
 	return now != nil && (was == nil || *was != *now)
 }
 
-// recordVisible reports whether a live record of table exists for p under
+// activityLinkVisible reports whether a live record of table exists for p under
 // the scope of perm; without perm nothing is visible.
-func recordVisible(ctx context.Context, tx pgx.Tx, p *auth.Principal, table string, perm auth.Permission, id uuid.UUID) (bool, error) {
+func activityLinkVisible(ctx context.Context, tx pgx.Tx, p *auth.Principal, table string, perm auth.Permission, id uuid.UUID) (bool, error) {
 	q := &query{}
 	q.add("SELECT EXISTS (SELECT 1 FROM " + table + " WHERE tenant_id = " + q.arg(p.TenantID) + " AND id = " + q.arg(id) +
 		" AND deleted_at IS NULL")

@@ -43,8 +43,8 @@ func actAdmin(t *testing.T, e *testfix.Env, slug, email string) *auth.Principal 
 	return p
 }
 
-// ownPerms is a sales-like role that sees and changes only its own records.
-var ownPerms = []string{"activities:read:own", "activities:write:own", "activities:delete:own",
+// actOwnPerms is a sales-like role that sees and changes only its own records.
+var actOwnPerms = []string{"activities:read:own", "activities:write:own", "activities:delete:own",
 	"companies:read:own", "companies:write:own", "contacts:read:own", "deals:read:own"}
 
 func actCreate(t *testing.T, s *postgres.CRMService, p *auth.Principal, in crm.ActivityInput) *crm.Activity {
@@ -65,9 +65,9 @@ func actCompany(t *testing.T, s *postgres.CRMService, p *auth.Principal, name st
 	return c
 }
 
-func set(s string) crm.Clearable { return crm.Clearable{Set: true, Value: s} }
+func actSet(s string) crm.Clearable { return crm.Clearable{Set: true, Value: s} }
 
-func wantFields(t *testing.T, err error, fields ...string) {
+func actWantFields(t *testing.T, err error, fields ...string) {
 	t.Helper()
 	wantCode(t, err, rpcrm.EINVALID, "validation")
 	e, ok := err.(*rpcrm.Error)
@@ -136,27 +136,27 @@ func TestActivities(t *testing.T) {
 			{"subject too long", crm.ActivityInput{Kind: ptr("note"), Subject: &long}, "subject"},
 			{"body too long", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), Body: ptr(strings.Repeat("ä", 20001))}, "body"},
 			{"body format", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), BodyFormat: ptr("html")}, "body_format"},
-			{"due at", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), DueAt: set("morgen")}, "due_at"},
-			{"due at without zone", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), DueAt: set("2026-01-31T10:00:00")}, "due_at"},
-			{"assignee not an id", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), AssigneeID: set("anna")}, "assignee_id"},
-			{"assignee unknown", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), AssigneeID: set(uuid.NewString())}, "assignee_id"},
-			{"assignee of other tenant", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), AssigneeID: set(beta.UserID.String())}, "assignee_id"},
-			{"assignee disabled", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), AssigneeID: set(disabled.ID.String())}, "assignee_id"},
-			{"company unknown", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), CompanyID: set(uuid.NewString())}, "company_id"},
-			{"company of other tenant", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), CompanyID: set(betaCompany.ID.String())}, "company_id"},
-			{"company trashed", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), CompanyID: set(trashed.ID.String())}, "company_id"},
-			{"company not an id", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), CompanyID: set("x")}, "company_id"},
-			{"contact of other tenant", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), ContactID: set(betaContact.String())}, "contact_id"},
-			{"deal of other tenant", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), DealID: set(betaDeal.String())}, "deal_id"},
+			{"due at", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), DueAt: actSet("morgen")}, "due_at"},
+			{"due at without zone", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), DueAt: actSet("2026-01-31T10:00:00")}, "due_at"},
+			{"assignee not an id", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), AssigneeID: actSet("anna")}, "assignee_id"},
+			{"assignee unknown", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), AssigneeID: actSet(uuid.NewString())}, "assignee_id"},
+			{"assignee of other tenant", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), AssigneeID: actSet(beta.UserID.String())}, "assignee_id"},
+			{"assignee disabled", crm.ActivityInput{Kind: ptr("task"), Subject: ptr("a"), AssigneeID: actSet(disabled.ID.String())}, "assignee_id"},
+			{"company unknown", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), CompanyID: actSet(uuid.NewString())}, "company_id"},
+			{"company of other tenant", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), CompanyID: actSet(betaCompany.ID.String())}, "company_id"},
+			{"company trashed", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), CompanyID: actSet(trashed.ID.String())}, "company_id"},
+			{"company not an id", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), CompanyID: actSet("x")}, "company_id"},
+			{"contact of other tenant", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), ContactID: actSet(betaContact.String())}, "contact_id"},
+			{"deal of other tenant", crm.ActivityInput{Kind: ptr("note"), Subject: ptr("a"), DealID: actSet(betaDeal.String())}, "deal_id"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				_, err := s.CreateActivity(ctx, anna, c.in, auth.LoginMeta{})
-				wantFields(t, err, c.field)
+				actWantFields(t, err, c.field)
 			})
 		}
 		// Several problems are reported together.
-		_, err := s.CreateActivity(ctx, anna, crm.ActivityInput{Kind: ptr("x"), DueAt: set("x"), DealID: set(uuid.NewString())}, auth.LoginMeta{})
-		wantFields(t, err, "kind", "subject", "due_at", "deal_id")
+		_, err := s.CreateActivity(ctx, anna, crm.ActivityInput{Kind: ptr("x"), DueAt: actSet("x"), DealID: actSet(uuid.NewString())}, auth.LoginMeta{})
+		actWantFields(t, err, "kind", "subject", "due_at", "deal_id")
 		if n := stringsIn(t, e, alpha, `SELECT id::text FROM activities`); len(n) != 0 {
 			t.Errorf("invalid input created %d activities", len(n))
 		}
@@ -165,8 +165,8 @@ func TestActivities(t *testing.T) {
 	t.Run("create, update, done, audit", func(t *testing.T) {
 		due := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 		a := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr(" Task "), Subject: ptr(" Offerte nachfassen "),
-			Body: ptr("**Wichtig**: <b>sofort</b>"), BodyFormat: ptr("markdown"), DueAt: set("2026-03-01T10:00:00+01:00"),
-			CompanyID: set(company.ID.String()), ContactID: set(contact.String()), DealID: set(deal.String())})
+			Body: ptr("**Wichtig**: <b>sofort</b>"), BodyFormat: ptr("markdown"), DueAt: actSet("2026-03-01T10:00:00+01:00"),
+			CompanyID: actSet(company.ID.String()), ContactID: actSet(contact.String()), DealID: actSet(deal.String())})
 		if a.Kind != "task" || a.Subject != "Offerte nachfassen" || a.BodyFormat != "markdown" || a.DueAt == nil || !a.DueAt.Equal(due) {
 			t.Errorf("created %+v", a)
 		}
@@ -195,7 +195,7 @@ func TestActivities(t *testing.T) {
 		}
 		// Whole-record validation on update; nothing changes.
 		_, err = s.UpdateActivity(ctx, anna, a.ID, crm.ActivityInput{Subject: ptr(""), Kind: ptr("fax")}, auth.LoginMeta{})
-		wantFields(t, err, "subject", "kind")
+		actWantFields(t, err, "subject", "kind")
 		// A stale version changes nothing.
 		_, err = s.UpdateActivity(ctx, anna, a.ID, crm.ActivityInput{Subject: ptr("Neu"), Version: 1}, auth.LoginMeta{})
 		wantCode(t, err, rpcrm.EPRECONDITION, "stale update")
@@ -252,9 +252,9 @@ func TestActivities(t *testing.T) {
 		p := anna
 		c := actCompany(t, s, p, "Filter AG")
 		mk := func(kind, subject, due string, done bool) uuid.UUID {
-			in := crm.ActivityInput{Kind: &kind, Subject: &subject, CompanyID: set(c.ID.String()), Done: &done}
+			in := crm.ActivityInput{Kind: &kind, Subject: &subject, CompanyID: actSet(c.ID.String()), Done: &done}
 			if due != "" {
-				in.DueAt = set(due)
+				in.DueAt = actSet(due)
 			}
 			return actCreate(t, s, p, in).ID
 		}
@@ -301,7 +301,7 @@ func TestActivities(t *testing.T) {
 		}
 		check("sort subject page 2", list(crm.ActivityFilter{ListParams: crm.ListParams{Sort: "subject", Limit: 2, Cursor: pg.NextCursor}}), task1)
 		_, err = s.ListActivities(ctx, p, crm.ActivityFilter{Kind: "fax", ListParams: crm.ListParams{Sort: "name", Tag: "x"}})
-		wantFields(t, err, "kind", "sort", "tag")
+		actWantFields(t, err, "kind", "sort", "tag")
 	})
 
 	t.Run("trash", func(t *testing.T) {
@@ -347,7 +347,7 @@ func TestActivities(t *testing.T) {
 	})
 
 	t.Run("other tenant: 404 for every verb", func(t *testing.T) {
-		a := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("note"), Subject: ptr("Geheim"), CompanyID: set(company.ID.String())})
+		a := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("note"), Subject: ptr("Geheim"), CompanyID: actSet(company.ID.String())})
 		_, err := s.Activity(ctx, beta, a.ID)
 		wantCode(t, err, rpcrm.ENOTFOUND, "get")
 		_, err = s.UpdateActivity(ctx, beta, a.ID, crm.ActivityInput{Subject: ptr("x")}, auth.LoginMeta{})
@@ -379,19 +379,19 @@ func TestActivityOwnScope(t *testing.T) {
 	s := &postgres.CRMService{DB: e.DB}
 	ctx := context.Background()
 	anna := actAdmin(t, e, "alpha", "anna@alpha.test")
-	bob := actUser(t, e, "alpha", "bob@alpha.test", ownPerms...)
-	carl := actUser(t, e, "alpha", "carl@alpha.test", ownPerms...)
+	bob := actUser(t, e, "alpha", "bob@alpha.test", actOwnPerms...)
+	carl := actUser(t, e, "alpha", "carl@alpha.test", actOwnPerms...)
 	alpha := tid(t, e, "alpha")
 
 	bobs := actCompany(t, s, bob, "Bobs Firma")
 	annas := actCompany(t, s, anna, "Annas Firma")
 	bobsContact, bobsDeal := actContactAndDeal(t, e, alpha, &bob.UserID)
-	onCompany := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("note"), Subject: ptr("An Bobs Firma"), CompanyID: set(bobs.ID.String())})
-	onContact := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("call"), Subject: ptr("An Bobs Kontakt"), ContactID: set(bobsContact.String())})
-	onDeal := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("meeting"), Subject: ptr("An Bobs Deal"), DealID: set(bobsDeal.String())})
-	forCarl := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("task"), Subject: ptr("Für Carl"), AssigneeID: set(carl.UserID.String()),
-		CompanyID: set(annas.ID.String())})
-	annasOwn := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("note"), Subject: ptr("Annas"), CompanyID: set(annas.ID.String())})
+	onCompany := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("note"), Subject: ptr("An Bobs Firma"), CompanyID: actSet(bobs.ID.String())})
+	onContact := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("call"), Subject: ptr("An Bobs Kontakt"), ContactID: actSet(bobsContact.String())})
+	onDeal := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("meeting"), Subject: ptr("An Bobs Deal"), DealID: actSet(bobsDeal.String())})
+	forCarl := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("task"), Subject: ptr("Für Carl"), AssigneeID: actSet(carl.UserID.String()),
+		CompanyID: actSet(annas.ID.String())})
+	annasOwn := actCreate(t, s, anna, crm.ActivityInput{Kind: ptr("note"), Subject: ptr("Annas"), CompanyID: actSet(annas.ID.String())})
 	carlsOwn := actCreate(t, s, carl, crm.ActivityInput{Kind: ptr("note"), Subject: ptr("Carls")})
 
 	ids := func(p *auth.Principal) []uuid.UUID {
@@ -432,7 +432,7 @@ func TestActivityOwnScope(t *testing.T) {
 	}
 	wantCode(t, s.DeleteActivity(ctx, carl, forCarl.ID, auth.LoginMeta{}), rpcrm.ENOTFOUND, "assignee deletes")
 	// Carl may hand the task on; afterwards it is out of his sight.
-	moved, err := s.UpdateActivity(ctx, carl, forCarl.ID, crm.ActivityInput{AssigneeID: set(bob.UserID.String())}, auth.LoginMeta{})
+	moved, err := s.UpdateActivity(ctx, carl, forCarl.ID, crm.ActivityInput{AssigneeID: actSet(bob.UserID.String())}, auth.LoginMeta{})
 	if err != nil || *moved.AssigneeID != bob.UserID {
 		t.Fatalf("hand on: %v %+v", err, moved)
 	}
@@ -440,13 +440,13 @@ func TestActivityOwnScope(t *testing.T) {
 	wantCode(t, err, rpcrm.ENOTFOUND, "carl after handing on")
 
 	// Links must be visible to the user: Carl does not own Bob's company.
-	_, err = s.CreateActivity(ctx, carl, crm.ActivityInput{Kind: ptr("note"), Subject: ptr("x"), CompanyID: set(bobs.ID.String()),
-		ContactID: set(bobsContact.String()), DealID: set(bobsDeal.String())}, auth.LoginMeta{})
-	wantFields(t, err, "company_id", "contact_id", "deal_id")
+	_, err = s.CreateActivity(ctx, carl, crm.ActivityInput{Kind: ptr("note"), Subject: ptr("x"), CompanyID: actSet(bobs.ID.String()),
+		ContactID: actSet(bobsContact.String()), DealID: actSet(bobsDeal.String())}, auth.LoginMeta{})
+	actWantFields(t, err, "company_id", "contact_id", "deal_id")
 	// Without any contacts:read, no contact can be linked.
 	noContacts := actUser(t, e, "alpha", "dora@alpha.test", "activities:read", "activities:write")
-	_, err = s.CreateActivity(ctx, noContacts, crm.ActivityInput{Kind: ptr("note"), Subject: ptr("x"), ContactID: set(bobsContact.String())}, auth.LoginMeta{})
-	wantFields(t, err, "contact_id")
+	_, err = s.CreateActivity(ctx, noContacts, crm.ActivityInput{Kind: ptr("note"), Subject: ptr("x"), ContactID: actSet(bobsContact.String())}, auth.LoginMeta{})
+	actWantFields(t, err, "contact_id")
 
 	// Timelines follow the record's scope and the activities' scope.
 	_, err = s.Timeline(ctx, carl, crm.EntityCompany, bobs.ID, crm.ListParams{})
@@ -476,9 +476,9 @@ func TestMyOpenTasks(t *testing.T) {
 	other := actAdmin(t, e, "alpha", "otto@alpha.test")
 	now := time.Now().UTC().Truncate(time.Second)
 	task := func(p *auth.Principal, kind, subject string, due time.Duration, undated bool) uuid.UUID {
-		in := crm.ActivityInput{Kind: &kind, Subject: &subject, AssigneeID: set(maria.UserID.String())}
+		in := crm.ActivityInput{Kind: &kind, Subject: &subject, AssigneeID: actSet(maria.UserID.String())}
 		if !undated {
-			in.DueAt = set(now.Add(due).Format(time.RFC3339))
+			in.DueAt = actSet(now.Add(due).Format(time.RFC3339))
 		}
 		return actCreate(t, s, p, in).ID
 	}
@@ -498,7 +498,7 @@ func TestMyOpenTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	task(maria, "call", "Anruf", -time.Hour, false)
-	actCreate(t, s, other, crm.ActivityInput{Kind: ptr("task"), Subject: ptr("Ottos"), DueAt: set(now.Add(-time.Hour).Format(time.RFC3339))})
+	actCreate(t, s, other, crm.ActivityInput{Kind: ptr("task"), Subject: ptr("Ottos"), DueAt: actSet(now.Add(-time.Hour).Format(time.RFC3339))})
 
 	undated := []uuid.UUID{undated1, undated2}
 	slices.SortFunc(undated, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
@@ -533,7 +533,7 @@ func TestMyOpenTasks(t *testing.T) {
 		t.Errorf("otto's tasks: %v %v", pg, err)
 	}
 	_, err = s.MyOpenTasks(ctx, maria, crm.ListParams{Sort: "due_at", Desc: true})
-	wantFields(t, err, "sort")
+	actWantFields(t, err, "sort")
 
 	// The plan: the partial index delivers rows in order, no sort step. With
 	// a handful of rows the planner would rather scan the table, so that is
@@ -590,14 +590,14 @@ func TestTimeline(t *testing.T) {
 			alpha, id, name, company, contact, deal, anna.UserID, at(day))
 		return id
 	}
-	onCompany := crm.ActivityInput{CompanyID: set(c.ID.String())}
+	onCompany := crm.ActivityInput{CompanyID: actSet(c.ID.String())}
 	a1 := act("erste", 1, onCompany)
 	d2 := doc("offerte.pdf", 2, &c.ID, nil, nil)
 	a3 := act("dritte", 3, onCompany)
 	d4 := doc("vertrag.pdf", 4, &c.ID, &contact, nil)
 	// Same time as a3: the ID breaks the tie.
 	a3b := act("dritte b", 3, onCompany)
-	act("andere Firma", 5, crm.ActivityInput{CompanyID: set(other.ID.String())})
+	act("andere Firma", 5, crm.ActivityInput{CompanyID: actSet(other.ID.String())})
 	gone := act("gelöscht", 6, onCompany)
 	if err := s.DeleteActivity(ctx, anna, gone, auth.LoginMeta{}); err != nil {
 		t.Fatal(err)
@@ -648,8 +648,8 @@ func TestTimeline(t *testing.T) {
 	}
 
 	// Contacts and deals have timelines too, checked against their tables.
-	cAct := act("am Kontakt", 7, crm.ActivityInput{ContactID: set(contact.String())})
-	dAct := act("am Deal", 8, crm.ActivityInput{DealID: set(deal.String())})
+	cAct := act("am Kontakt", 7, crm.ActivityInput{ContactID: actSet(contact.String())})
+	dAct := act("am Deal", 8, crm.ActivityInput{DealID: actSet(deal.String())})
 	for entity, w := range map[string][]uuid.UUID{crm.EntityContact: {cAct, d4}, crm.EntityDeal: {dAct}} {
 		id := contact
 		if entity == crm.EntityDeal {
@@ -688,5 +688,5 @@ func TestTimeline(t *testing.T) {
 	_, err = s.Timeline(ctx, reader, crm.EntityDeal, deal, crm.ListParams{})
 	wantCode(t, err, rpcrm.EFORBIDDEN, "timeline without deals:read")
 	_, err = s.Timeline(ctx, anna, crm.EntityCompany, c.ID, crm.ListParams{Limit: 500, Cursor: "kaputt"})
-	wantFields(t, err, "limit", "cursor")
+	actWantFields(t, err, "limit", "cursor")
 }

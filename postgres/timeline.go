@@ -42,7 +42,7 @@ func (s *CRMService) Timeline(ctx context.Context, p *auth.Principal, entity str
 	}
 	var items []keyed[*crm.TimelineItem]
 	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		visible, err := recordVisible(ctx, tx, p, owner.table, owner.read, id)
+		visible, err := activityLinkVisible(ctx, tx, p, owner.table, owner.read, id)
 		if err != nil {
 			return err
 		}
