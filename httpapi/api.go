@@ -38,6 +38,7 @@ type CRM interface {
 	crm.ContactService
 	crm.DocumentService
 	crm.DealService
+	crm.ActivityService
 }
 
 // API holds the dependencies of the JSON API handlers.
@@ -123,6 +124,7 @@ func (a *API) Routes() []Route {
 		a.contactRoutes(),
 		a.documentRoutes(),
 		a.dealRoutes(),
+		a.activityRoutes(),
 	} {
 		routes = append(routes, group...)
 	}
