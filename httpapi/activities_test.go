@@ -50,7 +50,7 @@ func TestActivitiesAPI(t *testing.T) {
 	company := actPost(t, s, admin, "/api/v1/companies", map[string]any{"name": "Muster AG"})
 	contact, deal, pipeline, stage := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
 	actSQL(t, e, "alpha", `INSERT INTO contacts (tenant_id, id, first_name, last_name) VALUES (app_tenant_id(), $1, 'Heidi', 'Muster')`, contact)
-	actSQL(t, e, "alpha", `INSERT INTO pipelines (tenant_id, id, name) VALUES (app_tenant_id(), $1, 'Verkauf')`, pipeline)
+	actSQL(t, e, "alpha", `INSERT INTO pipelines (tenant_id, id, name) VALUES (app_tenant_id(), $1, 'Aktivitäten-Test')`, pipeline)
 	actSQL(t, e, "alpha", `INSERT INTO stages (tenant_id, id, pipeline_id, name, position) VALUES (app_tenant_id(), $1, $2, 'Neu', 1)`, stage, pipeline)
 	actSQL(t, e, "alpha", `INSERT INTO deals (tenant_id, id, title, pipeline_id, stage_id) VALUES (app_tenant_id(), $1, 'Auftrag', $2, $3)`,
 		deal, pipeline, stage)
