@@ -33,6 +33,8 @@ type AuditLog interface {
 // CRM is everything the API needs of the CRM records.
 type CRM interface {
 	crm.CompanyService
+	crm.TagService
+	crm.CustomFieldService
 }
 
 // API holds the dependencies of the JSON API handlers.
@@ -110,6 +112,8 @@ func (a *API) Routes() []Route {
 	// The CRM records, one group per resource (each in its own file).
 	for _, group := range [][]Route{
 		a.companyRoutes(),
+		a.tagRoutes(),
+		a.customFieldRoutes(),
 	} {
 		routes = append(routes, group...)
 	}

@@ -255,7 +255,9 @@ func searchFilter(q *query, text string) {
 		return
 	}
 	a := q.arg(text)
-	q.add(" AND (search LIKE '%' || search_norm(" + a + ") || '%' OR search_norm(" + a + ") <% search)")
+	// LIKE's own wildcards in the query are escaped: "50%" means 50%.
+	q.add(" AND (search LIKE '%' || replace(replace(replace(search_norm(" + a + `), '\', '\\'), '%', '\%'), '_', '\_') || '%'` +
+		" OR search_norm(" + a + ") <% search)")
 }
 
 // phoneQuery reports whether text looks like (part of) a phone number and
