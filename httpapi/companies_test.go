@@ -312,6 +312,12 @@ func testCompanyListAPI(t *testing.T, c *crmAPI) {
 			t.Errorf("sort=%s in pages of 3: %v in %d pages, want %v", tc.sort, all, pages, tc.want)
 		}
 	}
+	if _, next := list("limit=3&sort=name"); next == "" {
+		t.Error("no next cursor")
+	} else {
+		scenario{Name: "cursor of another sort", request: request{Path: "/api/v1/companies?limit=3&sort=-name&cursor=" + url.QueryEscape(next),
+			Host: "beta.test", Token: c.beta}, ExpectedStatus: 422, ExpectedFields: []string{"cursor"}}.run(t, c.s)
+	}
 	for _, tc := range []struct {
 		query string
 		want  []string

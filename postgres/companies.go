@@ -108,7 +108,7 @@ func page[T any](rows []keyed[T], lp crm.ListParams, id func(T) uuid.UUID) *crm.
 			if last.key != nil {
 				key = *last.key
 			}
-			pg.NextCursor = crm.EncodeCursor(crm.Cursor{Key: key, ID: id(last.item)})
+			pg.NextCursor = crm.EncodeCursor(crm.Cursor{Key: key, ID: id(last.item), Sort: lp.SortKey()})
 			break
 		}
 		pg.Items = append(pg.Items, r.item)

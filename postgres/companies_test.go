@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +73,7 @@ func TestCompanies(t *testing.T) {
 	t.Run("scopes", func(t *testing.T) { testCompanyScopes(t, ce) })
 	t.Run("version, trash, audit", func(t *testing.T) { testCompanyVersionTrashAudit(t, ce) })
 	t.Run("cross-tenant", func(t *testing.T) { testCompanyCrossTenant(t, ce) })
+	t.Run("new tag from concurrent writes", func(t *testing.T) { testConcurrentNewTag(t, ce) })
 	t.Run("tags", func(t *testing.T) { testTags(t, ce) })
 	t.Run("custom fields", func(t *testing.T) { testCustomFields(t, ce) })
 }
@@ -354,8 +357,19 @@ func testCompanyList(t *testing.T, ce *companyEnv) {
 			t.Errorf("paging by %s desc=%v: pages %v, items %v, want %v", tc.sort, tc.desc, sizes, all, tc.want)
 		}
 	}
+	// A cursor continues only the order it came from.
+	pg, err := ce.s.ListCompanies(ctx, ce.betaAdmin, lp(crm.ListParams{Sort: "name", Limit: 3}))
+	if err != nil || pg.NextCursor == "" {
+		t.Fatalf("first page: %v", err)
+	}
+	for _, other := range []crm.ListParams{{Sort: "created_at"}, {Sort: "name", Desc: true}, {Sort: "city"}} {
+		other.Cursor, other.Limit = pg.NextCursor, 3
+		_, err := ce.s.ListCompanies(ctx, ce.betaAdmin, lp(other))
+		coWantFields(t, err, "name cursor used for "+other.SortKey(), "cursor")
+	}
+
 	// An exact multiple of the limit ends without an empty extra page.
-	pg, err := ce.s.ListCompanies(ctx, ce.betaAdmin, lp(crm.ListParams{Limit: 7}))
+	pg, err = ce.s.ListCompanies(ctx, ce.betaAdmin, lp(crm.ListParams{Limit: 7}))
 	if err != nil || len(pg.Items) != 7 || pg.NextCursor != "" {
 		t.Errorf("limit 7 over 7: %d items, cursor %q, %v", len(pg.Items), pg.NextCursor, err)
 	}
@@ -645,5 +659,44 @@ func testCompanyCrossTenant(t *testing.T, ce *companyEnv) {
 	}
 	if _, err := ce.s.RestoreCompany(ctx, ce.admin, c.ID, auth.LoginMeta{}); err != nil {
 		t.Errorf("alpha's company was harmed: %v", err)
+	}
+}
+
+// testConcurrentNewTag saves companies with the same new tag at once: every
+// save must succeed and the tenant must end up with one such tag.
+func testConcurrentNewTag(t *testing.T, ce *companyEnv) {
+	ctx := context.Background()
+	for round := range 5 {
+		name := fmt.Sprintf("Messe %d", round)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tag := name
+				if i%2 == 1 {
+					tag = strings.ToUpper(name)
+				}
+				_, err := ce.s.CreateCompany(ctx, ce.admin, crm.CompanyInput{Name: ptr(fmt.Sprintf("Aussteller %d-%d", round, i)),
+					Tags: &[]string{tag}}, auth.LoginMeta{})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("round %d: concurrent create with a new tag: %v", round, err)
+			}
+		}
+		tags := stringsIn(t, ce.e, ce.admin.TenantID, `SELECT name FROM tags WHERE lower(name) = lower($1)`, name)
+		if len(tags) != 1 {
+			t.Fatalf("round %d: tags %v", round, tags)
+		}
+		pg, err := ce.s.ListCompanies(ctx, ce.admin, crm.CompanyFilter{ListParams: crm.ListParams{Tag: tags[0]}})
+		if err != nil || len(pg.Items) != 8 {
+			t.Errorf("round %d: %d companies carry the tag in its stored spelling, want 8 (%v)", round, len(pg.Items), err)
+		}
 	}
 }

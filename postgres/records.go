@@ -231,6 +231,12 @@ func ensureTags(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, names []stri
 				ON CONFLICT (tenant_id, lower(name)) DO NOTHING RETURNING name)
 			SELECT name FROM ins UNION ALL SELECT name FROM tags WHERE tenant_id = $1 AND lower(name) = lower($3)
 			LIMIT 1`, tenantID, newID(), n).Scan(&stored)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Another transaction added the tag after this statement's
+			// snapshot was taken: the insert yielded to it, the select
+			// could not see it yet. A new statement can.
+			err = tx.QueryRow(ctx, `SELECT name FROM tags WHERE tenant_id = $1 AND lower(name) = lower($2)`, tenantID, n).Scan(&stored)
+		}
 		if err != nil {
 			return nil, err
 		}
