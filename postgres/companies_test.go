@@ -284,6 +284,9 @@ func testCompanyList(t *testing.T, ce *companyEnv) {
 		if sp.tag != "" {
 			in.Tags = &[]string{sp.tag}
 		}
+		if sp.name == "Müller AG" {
+			in.UID = ptr("CHE-109.322.551")
+		}
 		ids[sp.name] = ce.create(t, ce.betaAdmin, in).ID
 	}
 	list := func(f crm.CompanyFilter) []string {
@@ -401,6 +404,9 @@ func testCompanyList(t *testing.T, ce *companyEnv) {
 		{"q phone part", lp(crm.ListParams{Q: "700 00 00"}), []string{"Chocolat Genève"}},
 		{"q wildcard is literal", lp(crm.ListParams{Q: "%"}), []string{}},
 		{"q underscore is literal", lp(crm.ListParams{Q: "_"}), []string{}},
+		{"q UID", lp(crm.ListParams{Q: "CHE-109.322.551"}), []string{"Müller AG"}},
+		{"q UID compact", lp(crm.ListParams{Q: "che109322551"}), []string{"Müller AG"}},
+		{"q UID digits", lp(crm.ListParams{Q: "109.322.551"}), []string{"Müller AG"}},
 		{"q nothing", lp(crm.ListParams{Q: "Xylophon"}), []string{}},
 		{"q and tag", lp(crm.ListParams{Q: "alpha", Tag: "VIP"}), []string{"alpha Consulting"}},
 	} {

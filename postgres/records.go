@@ -255,15 +255,20 @@ func checkVersion(want, have int) error {
 
 // searchFilter matches the folded search text: a phone number by its digits
 // however it is typed, otherwise a substring or a close enough word (one typo).
+// A Swiss UID is searched in its stored form, however it is typed.
 func searchFilter(q *query, text string) {
-	if digits, ok := phoneQuery(text); ok {
-		q.add(" AND search LIKE " + q.arg("%"+digits+"%"))
-		return
+	if uid, err := crm.NormalizeUID(text); err == nil {
+		text = uid
 	}
 	a := q.arg(text)
 	// LIKE's own wildcards in the query are escaped: "50%" means 50%.
-	q.add(" AND (search LIKE '%' || replace(replace(replace(search_norm(" + a + `), '\', '\\'), '%', '\%'), '_', '\_') || '%'` +
-		" OR search_norm(" + a + ") <% search)")
+	substring := " search LIKE '%' || replace(replace(replace(search_norm(" + a + `), '\', '\\'), '%', '\%'), '_', '\_') || '%'`
+	if digits, ok := phoneQuery(text); ok {
+		// Digits with dots may also be part of a UID ("109.322.551").
+		q.add(" AND (search LIKE " + q.arg("%"+digits+"%") + " OR" + substring + ")")
+		return
+	}
+	q.add(" AND (" + substring + " OR search_norm(" + a + ") <% search)")
 }
 
 // phoneQuery reports whether text looks like (part of) a phone number and
