@@ -53,6 +53,7 @@ type Cursor struct {
 	// Sort is the order the cursor belongs to (ListParams.SortKey): a
 	// cursor continues only the list it came from, since its key means
 	// nothing in another order (and may not even parse as its type).
+	// Empty means unchecked.
 	Sort string `json:"s"`
 }
 
@@ -111,7 +112,7 @@ func (p *ListParams) Normalize(sortable []string, defaultSort string) error {
 	if p.Cursor != "" {
 		if c, err := DecodeCursor(p.Cursor); err != nil {
 			v.add("cursor", "Ungültiger Cursor.")
-		} else if c.Sort != p.SortKey() {
+		} else if c.Sort != "" && c.Sort != p.SortKey() {
 			v.add("cursor", "Der Cursor gehört zu einer anderen Sortierung; bitte die Liste neu laden.")
 		}
 	}
