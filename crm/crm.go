@@ -50,6 +50,19 @@ type Page[T any] struct {
 type Cursor struct {
 	Key string    `json:"k"`
 	ID  uuid.UUID `json:"i"`
+	// Sort is the order the cursor belongs to (ListParams.SortKey): a
+	// cursor continues only the list it came from, since its key means
+	// nothing in another order (and may not even parse as its type).
+	// Empty means unchecked.
+	Sort string `json:"s"`
+}
+
+// SortKey names the list order: the sort field, with "-" for descending.
+func (p *ListParams) SortKey() string {
+	if p.Desc {
+		return "-" + p.Sort
+	}
+	return p.Sort
 }
 
 // EncodeCursor turns a cursor into an opaque string.
@@ -97,8 +110,10 @@ func (p *ListParams) Normalize(sortable []string, defaultSort string) error {
 		v.add("sort", "Nach diesem Feld kann nicht sortiert werden; möglich: "+strings.Join(sortable, ", ")+".")
 	}
 	if p.Cursor != "" {
-		if _, err := DecodeCursor(p.Cursor); err != nil {
+		if c, err := DecodeCursor(p.Cursor); err != nil {
 			v.add("cursor", "Ungültiger Cursor.")
+		} else if c.Sort != "" && c.Sort != p.SortKey() {
+			v.add("cursor", "Der Cursor gehört zu einer anderen Sortierung; bitte die Liste neu laden.")
 		}
 	}
 	p.Tag = strings.TrimSpace(p.Tag)

@@ -39,6 +39,8 @@ type CRM interface {
 	crm.DocumentService
 	crm.DealService
 	crm.ActivityService
+	crm.TagService
+	crm.CustomFieldService
 }
 
 // API holds the dependencies of the JSON API handlers.
@@ -125,6 +127,8 @@ func (a *API) Routes() []Route {
 		a.documentRoutes(),
 		a.dealRoutes(),
 		a.activityRoutes(),
+		a.tagRoutes(),
+		a.customFieldRoutes(),
 	} {
 		routes = append(routes, group...)
 	}

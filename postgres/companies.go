@@ -48,10 +48,15 @@ func (s *CRMService) ListCompanies(ctx context.Context, p *auth.Principal, f crm
 	}
 	sort := companySorts[f.Sort]
 	q := &query{}
-	// The key needs its own name: "(created_at)::text" would be another
-	// column called created_at, and ORDER BY created_at ambiguous.
+	// The key gets its own name: "(created_at)::text" would be called
+	// created_at too, and ORDER BY created_at would be ambiguous.
 	q.add("SELECT " + companyColumns + ", (" + sort.expr + ")::text AS sort_key FROM companies WHERE tenant_id = " + q.arg(p.TenantID))
-	if err := ownerFilter(q, p, companies.read, "owner_id"); err != nil {
+	// The trash shows what the principal could restore or purge.
+	perm := companies.read
+	if f.Deleted {
+		perm = companies.del
+	}
+	if err := ownerFilter(q, p, perm, "owner_id"); err != nil {
 		return nil, err
 	}
 	commonFilters(q, f.ListParams)
@@ -103,7 +108,7 @@ func page[T any](rows []keyed[T], lp crm.ListParams, id func(T) uuid.UUID) *crm.
 			if last.key != nil {
 				key = *last.key
 			}
-			pg.NextCursor = crm.EncodeCursor(crm.Cursor{Key: key, ID: id(last.item)})
+			pg.NextCursor = crm.EncodeCursor(crm.Cursor{Key: key, ID: id(last.item), Sort: lp.SortKey()})
 			break
 		}
 		pg.Items = append(pg.Items, r.item)

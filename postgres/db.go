@@ -118,6 +118,7 @@ func mapError(err error) error {
 var uniqueFields = map[string]string{
 	"users_tenant_id_email_key": "email",
 	"roles_tenant_name_key":     "name",
+	"companies_uid_key":         "uid",
 }
 
 // redact keeps passwords in connection strings out of error messages.

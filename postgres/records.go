@@ -231,6 +231,12 @@ func ensureTags(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, names []stri
 				ON CONFLICT (tenant_id, lower(name)) DO NOTHING RETURNING name)
 			SELECT name FROM ins UNION ALL SELECT name FROM tags WHERE tenant_id = $1 AND lower(name) = lower($3)
 			LIMIT 1`, tenantID, newID(), n).Scan(&stored)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Another transaction added the tag after this statement's
+			// snapshot was taken: the insert yielded to it, the select
+			// could not see it yet. A new statement can.
+			err = tx.QueryRow(ctx, `SELECT name FROM tags WHERE tenant_id = $1 AND lower(name) = lower($2)`, tenantID, n).Scan(&stored)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -249,13 +255,20 @@ func checkVersion(want, have int) error {
 
 // searchFilter matches the folded search text: a phone number by its digits
 // however it is typed, otherwise a substring or a close enough word (one typo).
+// A Swiss UID is searched in its stored form, however it is typed.
 func searchFilter(q *query, text string) {
-	if digits, ok := phoneQuery(text); ok {
-		q.add(" AND search LIKE " + q.arg("%"+digits+"%"))
-		return
+	if uid, err := crm.NormalizeUID(text); err == nil {
+		text = uid
 	}
 	a := q.arg(text)
-	q.add(" AND (search LIKE '%' || search_norm(" + a + ") || '%' OR search_norm(" + a + ") <% search)")
+	// LIKE's own wildcards in the query are escaped: "50%" means 50%.
+	substring := " search LIKE '%' || replace(replace(replace(search_norm(" + a + `), '\', '\\'), '%', '\%'), '_', '\_') || '%'`
+	if digits, ok := phoneQuery(text); ok {
+		// Digits with dots may also be part of a UID ("109.322.551").
+		q.add(" AND (search LIKE " + q.arg("%"+digits+"%") + " OR" + substring + ")")
+		return
+	}
+	q.add(" AND (" + substring + " OR search_norm(" + a + ") <% search)")
 }
 
 // phoneQuery reports whether text looks like (part of) a phone number and
