@@ -33,6 +33,7 @@ type AuditLog interface {
 // CRM is everything the API needs of the CRM records.
 type CRM interface {
 	crm.CompanyService
+	crm.SearchService
 }
 
 // API holds the dependencies of the JSON API handlers.
@@ -110,6 +111,7 @@ func (a *API) Routes() []Route {
 	// The CRM records, one group per resource (each in its own file).
 	for _, group := range [][]Route{
 		a.companyRoutes(),
+		a.searchRoutes(),
 	} {
 		routes = append(routes, group...)
 	}

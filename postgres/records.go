@@ -255,7 +255,13 @@ func searchFilter(q *query, text string) {
 		return
 	}
 	a := q.arg(text)
-	q.add(" AND (search LIKE '%' || search_norm(" + a + ") || '%' OR search_norm(" + a + ") <% search)")
+	q.add(" AND (search LIKE '%' || " + likeEscape("search_norm("+a+")") + " || '%' OR search_norm(" + a + ") <% search)")
+}
+
+// likeEscape quotes LIKE's wildcards in the text of the SQL expression expr,
+// so that a query "50%" or "a_b" means those characters, not any text.
+func likeEscape(expr string) string {
+	return `replace(replace(replace(` + expr + `, '\', '\\'), '%', '\%'), '_', '\_')`
 }
 
 // phoneQuery reports whether text looks like (part of) a phone number and
