@@ -19,7 +19,7 @@ import (
 // is some noise (Hofmann finds Kaufmann), which the ranking puts last.
 const wordSimilarityThreshold = "0.5"
 
-// searchSettings tunes pg_trgm for the search's transaction.
+// searchSettings sets the threshold of <% for the search's transaction.
 const searchSettings = `SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`
 
 // searchSpec is how one record type is searched.
@@ -34,7 +34,6 @@ type searchSpec struct {
 type searchFrom struct {
 	table           string // FROM clause, the searched table as "r"
 	title, subtitle string // SQL
-	ownerPerm       auth.Permission
 }
 
 var searchSpecs = []searchSpec{
@@ -57,7 +56,7 @@ func (s *CRMService) Search(ctx context.Context, p *auth.Principal, sp crm.Searc
 			continue
 		}
 		q := &query{}
-		searchSQL(q, p, spec.from(q, p), sp.Q, sp.Limit)
+		searchSQL(q, p, spec.perm, spec.from(q, p), sp.Q, sp.Limit)
 		specs = append(specs, spec)
 		queries = append(queries, q)
 	}
@@ -67,10 +66,6 @@ func (s *CRMService) Search(ctx context.Context, p *auth.Principal, sp crm.Searc
 	}
 	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		// The planner costs pg_trgm's <% like a plain comparison, but it is
-		// some fifty times dearer: on 20,000 contacts it chose a sequential
-		// scan taking 50 times as long as the trigram index. So the search
-		// forbids sequential scans for its own transaction.
 		b.Queue(searchSettings, wordSimilarityThreshold)
 		for _, q := range queries {
 			b.Queue(q.String(), q.args...)
@@ -119,8 +114,8 @@ func (s *CRMService) Search(ctx context.Context, p *auth.Principal, sp crm.Searc
 //
 // The query runs in two steps, because under row-level security PostgreSQL
 // cannot use the trigram index (LIKE and <% are not leakproof), so every
-// filter reads all of the tenant's rows, and <% is some twenty times dearer
-// per row than a regular expression. Step one finds the word matches (score
+// filter reads all of the tenant's rows, and <% costs ten to twenty times
+// as much per row as LIKE or a regular expression. Step one finds the word matches (score
 // 1 and more) with a cheap filter; step two, the substring and trigram
 // matches, which all score below 1, runs only if step one found fewer hits
 // than the limit. The ranking is the same as in one query.
@@ -128,7 +123,7 @@ func (s *CRMService) Search(ctx context.Context, p *auth.Principal, sp crm.Searc
 // A whole-word match has word similarity 1 by definition, so it is not
 // computed for those rows. Punctuation ends a word, so "muller" is a whole
 // word in "Müller-Meier" and in "hans.muller@example.ch".
-func searchSQL(q *query, p *auth.Principal, f searchFrom, text string, limit int) {
+func searchSQL(q *query, p *auth.Principal, perm auth.Permission, f searchFrom, text string, limit int) {
 	tenant := q.arg(p.TenantID)
 	// The term and its patterns, computed once (InitPlans), not per row.
 	// A phone number matches by its digits only, never by trigrams.
@@ -145,7 +140,7 @@ func searchSQL(q *query, p *auth.Principal, f searchFrom, text string, limit int
 		pat  = `(SELECT '%' || pat || '%' FROM term)`
 	)
 	base := " FROM " + f.table + " WHERE r.tenant_id = " + tenant + " AND r.deleted_at IS NULL"
-	if s, _ := p.Grants.Allows(f.ownerPerm); s == auth.ScopeOwn {
+	if s, _ := p.Grants.Allows(perm); s == auth.ScopeOwn {
 		base += " AND r.owner_id = " + q.arg(p.UserID)
 	}
 	cols := "r.id, " + f.title + " AS title, " + f.subtitle + " AS subtitle, "
@@ -173,14 +168,14 @@ func regexpEscape(expr string) string {
 }
 
 func companySearch(*query, *auth.Principal) searchFrom {
-	return searchFrom{table: "companies r", title: "r.name", subtitle: "r.city", ownerPerm: auth.PermCompaniesRead}
+	return searchFrom{table: "companies r", title: "r.name", subtitle: "r.city"}
 }
 
 // contactSearch names a contact's company in the subtitle only if the user
 // may see that company; otherwise the subtitle is the e-mail address.
 func contactSearch(q *query, p *auth.Principal) searchFrom {
 	f := searchFrom{table: "contacts r", title: "btrim(r.first_name || ' ' || r.last_name)",
-		subtitle: "coalesce(r.emails[1], '')", ownerPerm: auth.PermContactsRead}
+		subtitle: "coalesce(r.emails[1], '')"}
 	if s, ok := p.Grants.Allows(auth.PermCompaniesRead); ok {
 		f.subtitle = "coalesce(co.name, r.emails[1], '')"
 		f.table += " LEFT JOIN companies co ON co.tenant_id = r.tenant_id AND co.id = r.company_id AND co.deleted_at IS NULL"
@@ -194,7 +189,6 @@ func contactSearch(q *query, p *auth.Principal) searchFrom {
 // dealSearch shows a deal's amount and stage, e.g. "CHF 12500.00 · Offerte".
 func dealSearch(*query, *auth.Principal) searchFrom {
 	return searchFrom{table: "deals r LEFT JOIN stages s ON s.tenant_id = r.tenant_id AND s.id = r.stage_id",
-		title:     "r.title",
-		subtitle:  "concat_ws(' · ', CASE WHEN r.amount IS NOT NULL THEN r.currency || ' ' || r.amount::text END, s.name)",
-		ownerPerm: auth.PermDealsRead}
+		title:    "r.title",
+		subtitle: "concat_ws(' · ', CASE WHEN r.amount IS NOT NULL THEN r.currency || ' ' || r.amount::text END, s.name)"}
 }

@@ -8,7 +8,7 @@ func SearchSQL(p *auth.Principal, typ, text string, limit int) (string, []any) {
 	for _, spec := range searchSpecs {
 		if spec.typ == typ {
 			q := &query{}
-			searchSQL(q, p, spec.from(q, p), text, limit)
+			searchSQL(q, p, spec.perm, spec.from(q, p), text, limit)
 			return q.String(), q.args
 		}
 	}
