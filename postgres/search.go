@@ -17,6 +17,7 @@ import (
 // Zürich); a changed letter in the middle of a short word usually does not
 // (Gerger ↛ Gerber, Zurcih ↛ Zürich): its three trigrams are lost. The price
 // is some noise (Hofmann finds Kaufmann), which the ranking puts last.
+// trigramPrefilter relies on a threshold of at least 0.5.
 const wordSimilarityThreshold = "0.5"
 
 // searchSettings sets the threshold of <% for the search's transaction.
@@ -132,7 +133,7 @@ func searchSQL(q *query, p *auth.Principal, perm auth.Permission, f searchFrom, 
 		termSQL = q.arg(digits) + "::text"
 	} else {
 		termSQL = "search_norm(" + q.arg(text) + "::text)"
-		fuzzy = " OR (SELECT t FROM term) <% r.search"
+		fuzzy = " OR ((SELECT tri FROM term) IS NULL OR r.search ~ (SELECT tri FROM term)) AND (SELECT t FROM term) <% r.search"
 	}
 	const (
 		t    = "(SELECT t FROM term)"
@@ -144,7 +145,7 @@ func searchSQL(q *query, p *auth.Principal, perm auth.Permission, f searchFrom, 
 		base += " AND r.owner_id = " + q.arg(p.UserID)
 	}
 	cols := "r.id, " + f.title + " AS title, " + f.subtitle + " AS subtitle, "
-	q.add(fmt.Sprintf(`WITH term AS (SELECT t, %[1]s AS pat, %[2]s AS re FROM (SELECT %[3]s AS t) x),
+	q.add(fmt.Sprintf(`WITH term AS (SELECT t, %[1]s AS pat, %[2]s AS re, (%[12]s) AS tri FROM (SELECT %[3]s AS t) x),
 		words AS (
 			SELECT %[4]s CASE WHEN r.search ~ (%[5]s || '\M')
 					THEN CASE WHEN search_norm(%[6]s) = %[7]s THEN 4 ELSE 3 END
@@ -156,10 +157,26 @@ func searchSQL(q *query, p *auth.Principal, perm auth.Permission, f searchFrom, 
 			UNION ALL
 			SELECT %[4]s word_similarity(%[7]s, r.search), r.updated_at
 			%[8]s AND (SELECT count(*) FROM words) < %[10]d
-			AND NOT r.search ~ %[5]s AND (r.search LIKE %[9]s%[11]s)
+			AND (r.search LIKE %[9]s%[11]s) AND NOT r.search ~ %[5]s
 		) hits ORDER BY score DESC, updated_at DESC, id LIMIT %[10]d`,
-		likeEscape("t"), regexpEscape("t"), termSQL, cols, word, f.title, t, base, pat, limit, fuzzy))
+		likeEscape("t"), regexpEscape("t"), termSQL, cols, word, f.title, t, base, pat, limit, fuzzy, trigramPrefilter))
 }
+
+// trigramPrefilter is the SQL of a regular expression that every text
+// matching the term t by <% must match, or NULL; it spares most rows the
+// costly <%. pg_trgm's word similarity is count / (n + m - count) for the
+// best extent of the text, with n the term's distinct trigrams, m the
+// extent's and count those they share (m >= count). The padded trigrams at
+// the words' edges ("  m", " mu", "er ") are not substrings of the text,
+// the inner ones ("mul") are. If the term has more inner trigrams than
+// padded ones and the text has none of the inner ones, count is at most
+// the padded ones, less than n/2: the similarity is below 0.5, the
+// threshold. pg_trgm shows trigrams with other than ASCII letters as
+// hashes, which are no substrings; then there is no prefilter.
+const trigramPrefilter = `SELECT CASE WHEN count(*) FILTER (WHERE g LIKE '% %') < count(*) FILTER (WHERE g NOT LIKE '% %')
+		AND bool_and(g ~ '^[a-z0-9 ]{3}$')
+	THEN string_agg(g, '|') FILTER (WHERE g NOT LIKE '% %') END
+	FROM unnest(show_trgm(t)) AS g`
 
 // regexpEscape quotes every character of the text of the SQL expression
 // expr that could mean something in a regular expression.

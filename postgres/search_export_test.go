@@ -18,3 +18,6 @@ func SearchSQL(p *auth.Principal, typ, text string, limit int) (string, []any) {
 // SearchSettings are the statement and argument that tune the planner for
 // the search.
 const SearchSettings, WordSimilarityThreshold = searchSettings, wordSimilarityThreshold
+
+// TrigramPrefilter is the SQL of the prefilter of <%, over a term t.
+const TrigramPrefilter = trigramPrefilter

@@ -177,6 +177,7 @@ func TestSearch(t *testing.T) {
 	peter := s.contact(searchContact{First: "Peter", Last: "Mueller", Email: "peter@example.ch", Owner: &bruno.ID})
 	schmidt := s.contact(searchContact{First: "Karl", Last: "Schmidt", Email: "k.schmidt@example.ch", Owner: &bruno.ID})
 	fischer := s.contact(searchContact{First: "Eva", Last: "Fischer", City: "Basel", Owner: &anna.ID})
+	petrov := s.contact(searchContact{First: "Иван", Last: "Петров", Owner: &anna.ID})
 	strasse := s.contact(searchContact{First: "Lea", Last: "Brunner", Job: "Leiterin Strassenunterhalt",
 		Email: "lea@example.ch", Company: &strassenbau, Owner: &bruno.ID})
 	goneContact := s.contact(searchContact{First: "Hans", Last: "Müller", Email: "alt@example.ch", Deleted: true})
@@ -240,6 +241,9 @@ func TestSearch(t *testing.T) {
 			{"Mülller", hans, contactsOf},    // 0.875
 			{"Zürihc", holzbau, companiesOf}, // 0.57
 			{"Holzbua", holzbau, companiesOf},
+			{"Петрова", petrov, contactsOf}, // no ASCII trigrams: no prefilter
+			{"Schmidtt", schmidt, contactsOf},
+			{"Hans Mülle", hans, contactsOf},
 		}
 		for _, c := range cases {
 			if hits := c.in(search(t, svc, system, c.q)); !hasHit(hits, c.want) {
@@ -494,6 +498,38 @@ func TestSearch(t *testing.T) {
 			if never == c.costly {
 				t.Errorf("%q: costly step run = %v, want %v:\n%s", c.q, !never, c.costly, plan)
 			}
+		}
+
+		// The prefilter of <% never drops a row that <% would find.
+		ctx := context.Background()
+		active := 0
+		for _, q := range []string{"Mülller", "Kellr", "Schmitt", "Webber", "Baumgarten", "Zürihc", "Hubr", "Gerger",
+			"Winterthr", "Lausane", "kontakt12", "Brunnner", "Zimmerman", "Bachman Anna", "Müller Hans", "Meyr",
+			"Elisabet Studr", "Christina", "Corine Bühlr", "St Galen", "Biel Bienne", "Andreas Widmr"} {
+			var plain, filtered int
+			var prefiltered bool
+			err := e.DB.InTenant(ctx, gamma, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, postgres.SearchSettings, postgres.WordSimilarityThreshold); err != nil {
+					return err
+				}
+				return tx.QueryRow(ctx, `WITH term AS (SELECT t, (`+postgres.TrigramPrefilter+`) AS tri FROM (SELECT search_norm($1) AS t) x)
+					SELECT count(*) FILTER (WHERE t <% search),
+						count(*) FILTER (WHERE (tri IS NULL OR search ~ tri) AND t <% search),
+						bool_or(tri IS NOT NULL)
+					FROM contacts, term`, q).Scan(&plain, &filtered, &prefiltered)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plain != filtered {
+				t.Errorf("%q: <%% finds %d contacts, with the prefilter %d", q, plain, filtered)
+			}
+			if prefiltered && plain > 0 {
+				active++
+			}
+		}
+		if active < 10 {
+			t.Errorf("the prefilter was active for only %d terms with hits", active)
 		}
 	})
 }
