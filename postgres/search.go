@@ -116,10 +116,11 @@ func (s *CRMService) Search(ctx context.Context, p *auth.Principal, sp crm.Searc
 // The query runs in two steps, because under row-level security PostgreSQL
 // cannot use the trigram index (LIKE and <% are not leakproof), so every
 // filter reads all of the tenant's rows, and <% costs ten to twenty times
-// as much per row as LIKE or a regular expression. Step one finds the word matches (score
-// 1 and more) with a cheap filter; step two, the substring and trigram
-// matches, which all score below 1, runs only if step one found fewer hits
-// than the limit. The ranking is the same as in one query.
+// as much per row as LIKE or a regular expression. Step one finds the word
+// matches (score 1 and more) with a cheap filter; step two, the substring
+// and trigram matches, which all score below 1, runs only if step one found
+// fewer hits than the limit, and computes <% only for rows that pass
+// trigramPrefilter. The ranking is the same as in one query.
 //
 // A whole-word match has word similarity 1 by definition, so it is not
 // computed for those rows. Punctuation ends a word, so "muller" is a whole
