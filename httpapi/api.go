@@ -41,6 +41,7 @@ type CRM interface {
 	crm.ActivityService
 	crm.TagService
 	crm.CustomFieldService
+	crm.SearchService
 }
 
 // API holds the dependencies of the JSON API handlers.
@@ -129,10 +130,16 @@ func (a *API) Routes() []Route {
 		a.activityRoutes(),
 		a.tagRoutes(),
 		a.customFieldRoutes(),
+		a.searchRoutes(),
 	} {
 		routes = append(routes, group...)
 	}
 	return routes
+}
+
+// authRoute declares a route open to any logged-in user.
+func authRoute(method, path string, h func(http.ResponseWriter, *http.Request, *auth.Principal)) Route {
+	return Route{Method: method, Path: path, Access: Authenticated, handler: h}
 }
 
 // perm declares a route that needs permission p.

@@ -8,11 +8,6 @@ import (
 	"github.com/rpcrm/rpcrm/httpserver"
 )
 
-// authRoute declares a route that any logged-in user may call.
-func authRoute(method, path string, h func(http.ResponseWriter, *http.Request, *auth.Principal)) Route {
-	return Route{Method: method, Path: path, Access: Authenticated, handler: h}
-}
-
 func (a *API) listTags(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	tags, err := a.CRM.Tags(r.Context(), p)
 	if err != nil {

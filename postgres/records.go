@@ -262,13 +262,19 @@ func searchFilter(q *query, text string) {
 	}
 	a := q.arg(text)
 	// LIKE's own wildcards in the query are escaped: "50%" means 50%.
-	substring := " search LIKE '%' || replace(replace(replace(search_norm(" + a + `), '\', '\\'), '%', '\%'), '_', '\_') || '%'`
+	substring := " search LIKE '%' || " + likeEscape("search_norm("+a+")") + " || '%'"
 	if digits, ok := phoneQuery(text); ok {
 		// Digits with dots may also be part of a UID ("109.322.551").
 		q.add(" AND (search LIKE " + q.arg("%"+digits+"%") + " OR" + substring + ")")
 		return
 	}
 	q.add(" AND (" + substring + " OR search_norm(" + a + ") <% search)")
+}
+
+// likeEscape quotes LIKE's wildcards in the text of the SQL expression expr,
+// so that a query "50%" or "a_b" means those characters, not any text.
+func likeEscape(expr string) string {
+	return `replace(replace(replace(` + expr + `, '\', '\\'), '%', '\%'), '_', '\_')`
 }
 
 // phoneQuery reports whether text looks like (part of) a phone number and
