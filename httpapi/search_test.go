@@ -57,7 +57,7 @@ func TestSearchAPI(t *testing.T) {
 		VALUES ($1, $2, 'Hans', 'Müller', '{hans@example.ch}', '{+41441234567}', $3)`, e.Tenant(t, "alpha").UUID(), hans, company)
 	searchInsert(t, e, "alpha", `INSERT INTO contacts (tenant_id, id, first_name, last_name, owner_id)
 		VALUES ($1, $2, 'Eva', 'Mueller', $3)`, e.Tenant(t, "alpha").UUID(), eva, owner.ID)
-	searchInsert(t, e, "alpha", `INSERT INTO pipelines (tenant_id, id, name) VALUES ($1, $2, 'Verkauf')`, e.Tenant(t, "alpha").UUID(), pipeline)
+	searchInsert(t, e, "alpha", `INSERT INTO pipelines (tenant_id, id, name) VALUES ($1, $2, 'Test-Pipeline')`, e.Tenant(t, "alpha").UUID(), pipeline)
 	searchInsert(t, e, "alpha", `INSERT INTO stages (tenant_id, id, pipeline_id, name, position) VALUES ($1, $2, $3, 'Offerte', 1)`,
 		e.Tenant(t, "alpha").UUID(), stage, pipeline)
 	searchInsert(t, e, "alpha", `INSERT INTO deals (tenant_id, id, title, amount, pipeline_id, stage_id)

@@ -568,7 +568,7 @@ func testCompanyVersionTrashAudit(t *testing.T, ce *companyEnv) {
 		}{
 			{`INSERT INTO contacts (tenant_id, id, last_name, company_id, owner_id) VALUES ($1, $2, 'Muster', $3, $4)`,
 				[]any{alpha, contactID, c.ID, ce.admin.UserID}},
-			{`INSERT INTO pipelines (tenant_id, id, name) VALUES ($1, $2, 'Verkauf')`, []any{alpha, pipeline}},
+			{`INSERT INTO pipelines (tenant_id, id, name) VALUES ($1, $2, 'Test-Pipeline')`, []any{alpha, pipeline}},
 			{`INSERT INTO stages (tenant_id, id, pipeline_id, name, position) VALUES ($1, $2, $3, 'Neu', 1)`, []any{alpha, stage, pipeline}},
 			{`INSERT INTO deals (tenant_id, id, title, pipeline_id, stage_id, company_id) VALUES ($1, $2, 'Auftrag', $3, $4, $5)`,
 				[]any{alpha, dealID, pipeline, stage, c.ID}},

@@ -33,7 +33,7 @@ type searchSeeder struct {
 func newSearchSeeder(t testing.TB, e *testfix.Env, slug string) *searchSeeder {
 	s := &searchSeeder{t: t, e: e, tenant: tid(t, e, slug), age: 1000 * time.Hour}
 	pipeline, stage := uuid.New(), uuid.New()
-	s.exec(`INSERT INTO pipelines (tenant_id, id, name) VALUES ($1, $2, 'Verkauf')`, s.tenant, pipeline)
+	s.exec(`INSERT INTO pipelines (tenant_id, id, name) VALUES ($1, $2, 'Test-Pipeline')`, s.tenant, pipeline)
 	s.exec(`INSERT INTO stages (tenant_id, id, pipeline_id, name, position) VALUES ($1, $2, $3, 'Offerte', 1)`,
 		s.tenant, stage, pipeline)
 	s.stage = stage
