@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -81,7 +82,51 @@ func Migrate(ctx context.Context, ownerURL string, log *slog.Logger) ([]int64, e
 	if err != nil && !errors.Is(err, goose.ErrNoNextVersion) {
 		return applied, fmt.Errorf("migrate: %w", err)
 	}
+	if err := markSearchLeakproof(ctx, db, log); err != nil {
+		return applied, err
+	}
 	return applied, nil
+}
+
+// leakproofStatements let the trigram indexes serve searches under row-level
+// security. PostgreSQL only evaluates a condition inside an index scan,
+// before the policy's own condition, when its function is LEAKPROOF: it
+// cannot reveal anything about rows the policy would hide. LIKE and
+// pg_trgm's word similarity qualify in our use (they raise no errors that
+// depend on the row's data), but only a superuser may say so.
+var leakproofStatements = []string{
+	"ALTER FUNCTION pg_catalog.textlike(text, text) LEAKPROOF",
+	"ALTER FUNCTION word_similarity_op(text, text) LEAKPROOF",
+	"ALTER FUNCTION word_similarity_commutator_op(text, text) LEAKPROOF",
+}
+
+// markSearchLeakproof applies leakproofStatements when the owner connection
+// is a superuser, and otherwise warns that searches will scan whole tenants.
+func markSearchLeakproof(ctx context.Context, db *sql.DB, log *slog.Logger) error {
+	var super, done bool
+	err := db.QueryRowContext(ctx, `SELECT r.rolsuper,
+		(SELECT bool_and(proleakproof) FROM pg_proc WHERE oid IN ('pg_catalog.textlike(text,text)'::regprocedure,
+			'word_similarity_op(text,text)'::regprocedure, 'word_similarity_commutator_op(text,text)'::regprocedure))
+		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&super, &done)
+	if err != nil {
+		return fmt.Errorf("inspect search functions: %w", err)
+	}
+	if done {
+		return nil
+	}
+	if !super {
+		if log != nil {
+			log.Warn("search cannot use its indexes under row-level security until a superuser runs: "+
+				strings.Join(leakproofStatements, "; ")+" (see docs/configuration.md)", "database", "owner connection")
+		}
+		return nil
+	}
+	for _, stmt := range leakproofStatements {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	return nil
 }
 
 // MigrationStatus is one migration and whether it is applied.

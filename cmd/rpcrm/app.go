@@ -70,7 +70,7 @@ func tenantRows(set *tenant.Set) []postgres.TenantRow {
 // the application role exists with its grants, and opens the application pool.
 func prepareDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bool) (*postgres.DB, error) {
 	if migrate {
-		applied, err := postgres.Migrate(ctx, cfg.DatabaseOwnerURL, nil)
+		applied, err := postgres.Migrate(ctx, cfg.DatabaseOwnerURL, log)
 		if err != nil {
 			return nil, err
 		}

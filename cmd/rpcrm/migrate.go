@@ -31,7 +31,7 @@ server needs. status lists every migration and whether it is applied.`)
 	}
 	switch action {
 	case "up":
-		applied, err := postgres.Migrate(ctx, cfg.DatabaseOwnerURL, nil)
+		applied, err := postgres.Migrate(ctx, cfg.DatabaseOwnerURL, newLogger(cfg, env.stderr))
 		if err != nil {
 			return err
 		}
