@@ -140,6 +140,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.Port == 0 {
 		attempts = portAttempts
 	}
+	waitUntil := time.Now().Add(oldProcessWait)
 	for i := 1; ; i++ {
 		port := o.Port
 		if port == 0 {
@@ -151,6 +152,16 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		if err == nil {
 			return s, nil
 		}
+		if errors.Is(err, errOldProcesses) && time.Now().Before(waitUntil) {
+			o.Logger.Info("waiting for the processes of a crashed postgres to end", "dir", dir)
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, fmt.Errorf("pgserver: %w", err)
+			}
+			i--
+			continue
+		}
 		if i >= attempts || !errors.Is(err, errPortTaken) {
 			return nil, fmt.Errorf("pgserver: %w", err)
 		}
@@ -161,7 +172,14 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 var (
 	errPortTaken   = errors.New("port already in use")
 	errCredentials = errors.New("wrong credentials")
+	// errOldProcesses: after a crash the old server's children may hold its
+	// shared memory for a moment after the postmaster itself has gone.
+	errOldProcesses = errors.New("processes of the previous server still running")
 )
+
+// oldProcessWait bounds how long Start waits for a crashed server's
+// processes to disappear.
+const oldProcessWait = 10 * time.Second
 
 // prepareDir creates dir (owned by the server account) if needed and tells
 // an existing cluster (its major version) from a directory to initialise ("").
@@ -335,6 +353,9 @@ func start(ctx context.Context, binDir, dir string, port int, o Options, u osUse
 		tail := logTail(o.LogFile, offset)
 		if strings.Contains(tail, "could not bind") || strings.Contains(tail, "Address already in use") {
 			err = errors.Join(err, errPortTaken)
+		}
+		if strings.Contains(tail, "pre-existing shared memory block") {
+			err = errors.Join(err, errOldProcesses)
 		}
 		return nil, fmt.Errorf("%w\nserver log %s:\n%s", err, o.LogFile, tail)
 	}
