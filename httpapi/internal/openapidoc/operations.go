@@ -2,8 +2,14 @@ package openapidoc
 
 import "slices"
 
-// To document a new route, add an op here (or call records for a resource
-// shaped like companies), then run `go generate ./httpapi`.
+// To document a new route: add an op to operations (or a resource to
+// records for a type shaped like companies), with Access set to the route's
+// permission ("import:run"), "authenticated" or "public"; add the schemas
+// of its bodies to schemas.go (and their Go types to
+// TestOpenAPISchemasMatchTypes); then run `go generate ./httpapi`. Path
+// parameters ({id}, {stage_id}, ...) are declared from the path; a new name
+// needs an entry in parameters(). The tests in httpapi fail until every
+// route in API.Routes is documented with its permission.
 
 func tags() []obj {
 	return []obj{
@@ -18,6 +24,8 @@ func tags() []obj {
 		{"name": "documents", "description": "Documents attached to records."},
 		{"name": "settings", "description": "Tags and custom fields."},
 		{"name": "search", "description": "Search across record types."},
+		{"name": "imports", "description": "Importing records from files."},
+		{"name": "exports", "description": "Exporting records to files."},
 		{"name": "meta", "description": "This document."},
 	}
 }
