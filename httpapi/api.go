@@ -131,6 +131,7 @@ func (a *API) Routes() []Route {
 		a.tagRoutes(),
 		a.customFieldRoutes(),
 		a.searchRoutes(),
+		a.openapiRoutes(),
 	} {
 		routes = append(routes, group...)
 	}
