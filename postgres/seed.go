@@ -80,10 +80,7 @@ func (s *CRMService) Seed(ctx context.Context, p *auth.Principal, o SeedOptions)
 		if err != nil {
 			return err
 		}
-		if err := plan.generate(); err != nil {
-			return err
-		}
-		if err := plan.insert(ctx, tx); err != nil {
+		if err := plan.run(ctx, tx); err != nil {
 			return err
 		}
 		counts = SeedCounts{Companies: len(plan.companies), Contacts: len(plan.contacts),
@@ -114,6 +111,98 @@ type seedPlan struct {
 	contacts   []*crm.Contact
 	deals      []*crm.Deal
 	activities []*crm.Activity
+
+	// sent counts the rows per table handed to the inserter.
+	sent map[string]int
+	// send hands a batch to the inserter; false: the inserter has failed.
+	send func(seedJob) bool
+}
+
+// seedJob is one batch INSERT: sql with $1 the tenant and args the column arrays.
+type seedJob struct {
+	what, sql string
+	args      []any
+}
+
+// errSeedStopped ends generating after the inserter failed (it reports why).
+var errSeedStopped = errors.New("seed: stopped")
+
+// run generates the records and inserts them in batches as they come, so
+// that generating (client) and inserting (server) overlap. The generator
+// alone decides the order of the random draws, so the data stays
+// deterministic; the batches go out in the order they were made (companies
+// before the contacts that refer to them, and so on).
+func (pl *seedPlan) run(ctx context.Context, tx pgx.Tx) error {
+	jobs := make(chan seedJob, 4)
+	stop := make(chan struct{})
+	pl.sent = map[string]int{}
+	pl.send = func(j seedJob) bool {
+		select {
+		case jobs <- j:
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	genErr := make(chan error, 1)
+	go func() {
+		defer close(jobs)
+		genErr <- pl.generate()
+	}()
+	var insErr error
+	for j := range jobs {
+		if insErr != nil {
+			continue // drain until the generator has seen stop
+		}
+		// COPY is no option: it refuses tables with row-level security
+		// for a role that does not bypass it.
+		if _, err := tx.Exec(ctx, j.sql, append([]any{pl.tenantID}, j.args...)...); err != nil {
+			insErr = fmt.Errorf("seed %s: %w", j.what, err)
+			close(stop)
+		}
+	}
+	if err := <-genErr; insErr == nil {
+		return err
+	}
+	return insErr
+}
+
+// flush hands the table's generated rows to the inserter in batches of
+// seedBatch; final sends the rest too.
+func (pl *seedPlan) flush(what string, n int, final bool, sql string, args func(lo, hi int) []any) error {
+	for n-pl.sent[what] >= seedBatch || (final && n > pl.sent[what]) {
+		lo := pl.sent[what]
+		hi := min(lo+seedBatch, n)
+		if !pl.send(seedJob{what: what, sql: sql, args: args(lo, hi)}) {
+			return errSeedStopped
+		}
+		pl.sent[what] = hi
+	}
+	return nil
+}
+
+func (pl *seedPlan) flushCompanies(final bool) error {
+	return pl.flush("companies", len(pl.companies), final, companySeedSQL, func(lo, hi int) []any {
+		return companySeedArgs(pl.companies[lo:hi])
+	})
+}
+
+func (pl *seedPlan) flushContacts(final bool) error {
+	return pl.flush("contacts", len(pl.contacts), final, contactSeedSQL, func(lo, hi int) []any {
+		return contactSeedArgs(pl.contacts[lo:hi])
+	})
+}
+
+func (pl *seedPlan) flushDeals(final bool) error {
+	return pl.flush("deals", len(pl.deals), final, dealSeedSQL, func(lo, hi int) []any {
+		return dealSeedArgs(pl.deals[lo:hi])
+	})
+}
+
+func (pl *seedPlan) flushActivities(final bool) error {
+	return pl.flush("activities", len(pl.activities), final, activitySeedSQL, func(lo, hi int) []any {
+		return activitySeedArgs(pl.activities[lo:hi])
+	})
 }
 
 func newSeedPlan(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, o SeedOptions, now time.Time) (*seedPlan, error) {
@@ -221,6 +310,12 @@ func (pl *seedPlan) generate() error {
 		c.CreatedAt = pl.past(730)
 		c.UpdatedAt = c.CreatedAt
 		pl.companies = append(pl.companies, c)
+		if err := pl.flushCompanies(false); err != nil {
+			return err
+		}
+	}
+	if err := pl.flushCompanies(true); err != nil {
+		return err
 	}
 
 	byCompany := map[uuid.UUID][]*crm.Contact{}
@@ -261,6 +356,12 @@ func (pl *seedPlan) generate() error {
 			byCompany[company.ID] = append(byCompany[company.ID], c)
 		}
 		pl.contacts = append(pl.contacts, c)
+		if err := pl.flushContacts(false); err != nil {
+			return err
+		}
+	}
+	if err := pl.flushContacts(true); err != nil {
+		return err
 	}
 
 	if pl.pipeline != nil {
@@ -354,8 +455,11 @@ func (pl *seedPlan) generateDeals(n int, byCompany map[uuid.UUID][]*crm.Contact)
 		d.ID = newID()
 		d.CreatedAt, d.UpdatedAt = created, changed
 		pl.deals = append(pl.deals, d)
+		if err := pl.flushDeals(false); err != nil {
+			return err
+		}
 	}
-	return nil
+	return pl.flushDeals(true)
 }
 
 var noteBodies = []string{
@@ -440,48 +544,11 @@ func (pl *seedPlan) generateActivities(n int) error {
 			a.UpdatedAt = *a.DoneAt
 		}
 		pl.activities = append(pl.activities, a)
-	}
-	return nil
-}
-
-// insert writes the plan in batches: companies before the contacts that
-// refer to them, deals before the activities.
-func (pl *seedPlan) insert(ctx context.Context, tx pgx.Tx) error {
-	if err := batches(ctx, tx, companySeedSQL, pl.tenantID, len(pl.companies), func(lo, hi int) []any {
-		return companySeedArgs(pl.companies[lo:hi])
-	}); err != nil {
-		return fmt.Errorf("seed companies: %w", err)
-	}
-	if err := batches(ctx, tx, contactSeedSQL, pl.tenantID, len(pl.contacts), func(lo, hi int) []any {
-		return contactSeedArgs(pl.contacts[lo:hi])
-	}); err != nil {
-		return fmt.Errorf("seed contacts: %w", err)
-	}
-	if err := batches(ctx, tx, dealSeedSQL, pl.tenantID, len(pl.deals), func(lo, hi int) []any {
-		return dealSeedArgs(pl.deals[lo:hi])
-	}); err != nil {
-		return fmt.Errorf("seed deals: %w", err)
-	}
-	if err := batches(ctx, tx, activitySeedSQL, pl.tenantID, len(pl.activities), func(lo, hi int) []any {
-		return activitySeedArgs(pl.activities[lo:hi])
-	}); err != nil {
-		return fmt.Errorf("seed activities: %w", err)
-	}
-	return nil
-}
-
-// batches runs sql once per seedBatch rows; $1 is the tenant, the other
-// parameters are the column arrays args returns for rows [lo, hi).
-// COPY is no option: it refuses tables with row-level security for a role
-// that does not bypass it.
-func batches(ctx context.Context, tx pgx.Tx, sql string, tenantID uuid.UUID, n int, args func(lo, hi int) []any) error {
-	for lo := 0; lo < n; lo += seedBatch {
-		hi := min(lo+seedBatch, n)
-		if _, err := tx.Exec(ctx, sql, append([]any{tenantID}, args(lo, hi)...)...); err != nil {
+		if err := pl.flushActivities(false); err != nil {
 			return err
 		}
 	}
-	return nil
+	return pl.flushActivities(true)
 }
 
 // listSep joins text arrays into one text per row (unnest would flatten a
