@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,6 +28,9 @@ type SeedOptions struct {
 	Force bool
 	// Now is the reference time for dates (zero: the current time).
 	Now time.Time
+	// Workers is the number of parallel transactions per table (at most
+	// the pool's connections less one; 0 or 1: one).
+	Workers int
 }
 
 // SeedCounts are the rows Seed inserted.
@@ -48,11 +52,17 @@ var SeedTags = []string{"VIP", "Newsletter", "Partner", "Lead", "Bestandskunde"}
 // do not matter, small enough that the parameter arrays stay modest.
 const seedBatch = 1000
 
-// Seed fills p's tenant with invented demo data (package demo) in one
-// transaction, as the application role: the rows pass row-level security
-// like any other write. The records are normalised and validated by the
-// same crm rules as the services' (Apply), so seeded data is valid data.
-// It writes one audit entry for the whole run, not one per row.
+// Seed fills p's tenant with invented demo data (package demo) as the
+// application role: the rows pass row-level security like any other write.
+// The records are normalised and validated by the same crm rules as the
+// services' (Apply), so seeded data is valid data. It writes one audit entry
+// for the whole run, not one per row.
+//
+// For speed the tables are filled one after the other, each by up to
+// Workers parallel tenant-scoped transactions (a table's rows may refer only
+// to tables committed before). The checks (emptiness, users) come first, so
+// a refused run writes nothing; a run that fails while inserting keeps the
+// tables it has completed.
 func (s *CRMService) Seed(ctx context.Context, p *auth.Principal, o SeedOptions) (SeedCounts, error) {
 	if o.Contacts < 1 {
 		return SeedCounts{}, errors.New("seed: the number of contacts must be at least 1")
@@ -62,13 +72,25 @@ func (s *CRMService) Seed(ctx context.Context, p *auth.Principal, o SeedOptions)
 		now = time.Now()
 	}
 	now = now.UTC().Truncate(time.Microsecond)
-	var counts SeedCounts
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		// One seed at a time per tenant, so that the emptiness check holds
-		// until the commit.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('rpcrm.seed'), hashtext($1))`, p.TenantID.String()); err != nil {
-			return err
+	// One seed at a time per tenant, so that the emptiness check holds for
+	// the whole run: a session lock on a connection of its own. A pool of
+	// one connection cannot spare it (and inserts with that one).
+	maxConns := int(s.DB.Pool.Config().MaxConns)
+	if maxConns > 1 {
+		conn, err := s.DB.Pool.Acquire(ctx)
+		if err != nil {
+			return SeedCounts{}, err
 		}
+		defer conn.Release()
+		lockKey := "rpcrm.seed:" + p.TenantID.String()
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext($1))`, lockKey); err != nil {
+			return SeedCounts{}, err
+		}
+		defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext($1))`, lockKey) //nolint:errcheck // the session ends the lock anyway
+	}
+
+	var plan *seedPlan
+	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
 		var hasContacts bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE tenant_id = $1)`, p.TenantID).Scan(&hasContacts); err != nil {
 			return err
@@ -76,15 +98,21 @@ func (s *CRMService) Seed(ctx context.Context, p *auth.Principal, o SeedOptions)
 		if hasContacts && !o.Force {
 			return ErrSeedNotEmpty
 		}
-		plan, err := newSeedPlan(ctx, tx, p.TenantID, o, now)
-		if err != nil {
-			return err
-		}
-		if err := plan.run(ctx, tx); err != nil {
-			return err
-		}
-		counts = SeedCounts{Companies: len(plan.companies), Contacts: len(plan.contacts),
-			Deals: len(plan.deals), Activities: len(plan.activities)}
+		var err error
+		plan, err = newSeedPlan(ctx, tx, p.TenantID, o, now)
+		return err
+	})
+	if err != nil {
+		return SeedCounts{}, err
+	}
+	// The pool's other connections, besides the lock's.
+	workers := min(max(o.Workers, 1), max(maxConns-1, 1))
+	if err := plan.run(ctx, s.DB, workers); err != nil {
+		return SeedCounts{}, err
+	}
+	counts := SeedCounts{Companies: len(plan.companies), Contacts: len(plan.contacts),
+		Deals: len(plan.deals), Activities: len(plan.activities)}
+	err = s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
 		e := actorEntry(p, auth.LoginMeta{}, "seed.run", "tenant", uuid.Nil)
 		e.Details = map[string]any{"seed": o.Seed, "force": o.Force, "companies": counts.Companies,
 			"contacts": counts.Contacts, "deals": counts.Deals, "activities": counts.Activities}
@@ -116,6 +144,8 @@ type seedPlan struct {
 	sent map[string]int
 	// send hands a batch to the inserter; false: the inserter has failed.
 	send func(seedJob) bool
+	// done says that a table's last batch has been sent.
+	done func(table string)
 }
 
 // seedJob is one batch INSERT: sql with $1 the tenant and args the column arrays.
@@ -127,41 +157,98 @@ type seedJob struct {
 // errSeedStopped ends generating after the inserter failed (it reports why).
 var errSeedStopped = errors.New("seed: stopped")
 
+// seedTables are the tables in the order they are filled: each refers only
+// to the ones before.
+var seedTables = []string{"companies", "contacts", "deals", "activities"}
+
 // run generates the records and inserts them in batches as they come, so
 // that generating (client) and inserting (server) overlap. The generator
 // alone decides the order of the random draws, so the data stays
-// deterministic; the batches go out in the order they were made (companies
-// before the contacts that refer to them, and so on).
-func (pl *seedPlan) run(ctx context.Context, tx pgx.Tx) error {
-	jobs := make(chan seedJob, 4)
+// deterministic. Each table is inserted by workers parallel transactions,
+// which commit before the next table starts (its foreign keys need them).
+func (pl *seedPlan) run(ctx context.Context, db *DB, workers int) error {
+	queues := map[string]chan seedJob{}
+	for _, t := range seedTables {
+		queues[t] = make(chan seedJob, 2*workers)
+	}
 	stop := make(chan struct{})
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop) }) }
 	pl.sent = map[string]int{}
+	closed := map[string]bool{}
 	pl.send = func(j seedJob) bool {
 		select {
-		case jobs <- j:
+		case queues[j.what] <- j:
 			return true
 		case <-stop:
 			return false
 		}
 	}
-	genErr := make(chan error, 1)
-	go func() {
-		defer close(jobs)
-		genErr <- pl.generate()
-	}()
-	var insErr error
-	for j := range jobs {
-		if insErr != nil {
-			continue // drain until the generator has seen stop
-		}
-		// COPY is no option: it refuses tables with row-level security
-		// for a role that does not bypass it.
-		if _, err := tx.Exec(ctx, j.sql, append([]any{pl.tenantID}, j.args...)...); err != nil {
-			insErr = fmt.Errorf("seed %s: %w", j.what, err)
-			close(stop)
+	pl.done = func(table string) {
+		if !closed[table] {
+			closed[table] = true
+			close(queues[table])
 		}
 	}
-	if err := <-genErr; insErr == nil {
+	genErr := make(chan error, 1)
+	go func() {
+		err := pl.generate()
+		if err != nil {
+			halt() // before the queues close: what was sent must not commit
+		}
+		for _, t := range seedTables {
+			pl.done(t)
+		}
+		genErr <- err
+	}()
+
+	var insErr error
+	for _, table := range seedTables {
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				errs[w] = db.InTenant(ctx, pl.tenantID, func(tx pgx.Tx) error {
+					stopped := false
+					for j := range queues[table] {
+						select {
+						case <-stop:
+							stopped = true
+							continue // drain until the generator has seen stop
+						default:
+						}
+						// COPY is no option: it refuses tables with row-level
+						// security for a role that does not bypass it.
+						if _, err := tx.Exec(ctx, j.sql, append([]any{pl.tenantID}, j.args...)...); err != nil {
+							halt()
+							return err
+						}
+					}
+					if stopped {
+						return errSeedStopped // roll back
+					}
+					return nil
+				})
+				if errs[w] != nil {
+					halt()
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			insErr = fmt.Errorf("seed %s: %w", table, err)
+			break
+		}
+	}
+	if insErr != nil {
+		halt()
+		// Let the generator finish: it stops at its next batch.
+		for _, t := range seedTables {
+			for range queues[t] {
+			}
+		}
+	}
+	if err := <-genErr; err != nil && !errors.Is(err, errSeedStopped) {
 		return err
 	}
 	return insErr
@@ -177,6 +264,9 @@ func (pl *seedPlan) flush(what string, n int, final bool, sql string, args func(
 			return errSeedStopped
 		}
 		pl.sent[what] = hi
+	}
+	if final {
+		pl.done(what)
 	}
 	return nil
 }
@@ -368,6 +458,8 @@ func (pl *seedPlan) generate() error {
 		if err := pl.generateDeals(nDeals, byCompany); err != nil {
 			return err
 		}
+	} else {
+		pl.done("deals")
 	}
 	return pl.generateActivities(nActivities)
 }

@@ -13,6 +13,9 @@ import (
 	"github.com/rpcrm/rpcrm/tenant"
 )
 
+// seedWorkers is the number of parallel transactions per table.
+const seedWorkers = 4
+
 // errSeedProd is the refusal in production, as one line.
 var errSeedProd = errors.New("seed refuses to run in prod: demo data does not belong into a production database")
 
@@ -64,7 +67,8 @@ Refuses to run with RPCRM_ENV=prod (the default): set RPCRM_ENV=dev or test.`)
 	if !ok {
 		return usageErr("seed: --tenant: no tenant %q in %s", *tenantID, cfg.TenantsFile)
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, 2)
+	// One connection holds the seed lock, the others insert in parallel.
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, seedWorkers+1)
 	if err != nil {
 		return err
 	}
@@ -81,7 +85,8 @@ Refuses to run with RPCRM_ENV=prod (the default): set RPCRM_ENV=dev or test.`)
 		who = "cli:" + u.Username
 	}
 	start := time.Now()
-	n, err := seedTenant(ctx, db, t, who, postgres.SeedOptions{Contacts: *contacts, Seed: *seed, Force: *force})
+	n, err := seedTenant(ctx, db, t, who, postgres.SeedOptions{Contacts: *contacts, Seed: *seed, Force: *force,
+		Workers: seedWorkers})
 	if errors.Is(err, postgres.ErrSeedNotEmpty) {
 		return fmt.Errorf("seed: tenant %s already has contacts; --force adds the demo data anyway", t.ID)
 	}
@@ -103,7 +108,7 @@ func seedTenant(ctx context.Context, db *postgres.DB, t *tenant.Tenant, who stri
 // `rpcrm dev` shows a populated CRM from the first start.
 func seedDemoTenants(ctx context.Context, db *postgres.DB, tenants []*tenant.Tenant) error {
 	for _, t := range tenants {
-		_, err := seedTenant(ctx, db, t, "rpcrm dev", postgres.SeedOptions{Contacts: 200, Seed: 1})
+		_, err := seedTenant(ctx, db, t, "rpcrm dev", postgres.SeedOptions{Contacts: 200, Seed: 1, Workers: 2})
 		if err != nil && !errors.Is(err, postgres.ErrSeedNotEmpty) {
 			return fmt.Errorf("demo data for %s: %w", t.ID, err)
 		}
