@@ -45,8 +45,9 @@ a private PostgreSQL is started from the installed server binaries with its
 data under RPCRM_DATA_DIR/postgres (./data/postgres), reused on the next start.
 Without RPCRM_TENANTS_FILE, RPCRM_DATA_DIR/tenants.json is used and, if missing,
 written with two demo tenants (mandant1.localhost, mandant2.localhost). Each
-demo tenant gets an administrator and a sales user. Ctrl-C stops the server
-and then PostgreSQL.`)
+demo tenant gets an administrator and a sales user, and a tenant without
+contacts demo data (rpcrm seed, 200 contacts). Ctrl-C stops the server and
+then PostgreSQL.`)
 	envFile := configFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -102,6 +103,9 @@ and then PostgreSQL.`)
 	err = db.SyncTenants(ctx, tenantRows(set))
 	if err == nil {
 		err = createDemoUsers(ctx, db, set.All())
+	}
+	if err == nil {
+		err = seedDemoTenants(ctx, db, set.All())
 	}
 	db.Close()
 	if err != nil {

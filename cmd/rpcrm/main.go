@@ -44,6 +44,7 @@ func commands() []command {
 		{"migrate", "apply database migrations (up) or show their state (status)", runMigrate},
 		{"tenants", "list, validate or reload tenants.json", runTenants},
 		{"users", "create, list, disable users or set a password", runUsers},
+		{"seed", "fill a tenant with deterministic Swiss demo data (not in prod)", runSeed},
 		{"version", "print the version", runVersion},
 	}
 }
