@@ -42,6 +42,7 @@ type CRM interface {
 	crm.TagService
 	crm.CustomFieldService
 	crm.SearchService
+	crm.ImportService
 }
 
 // API holds the dependencies of the JSON API handlers.
@@ -131,6 +132,7 @@ func (a *API) Routes() []Route {
 		a.tagRoutes(),
 		a.customFieldRoutes(),
 		a.searchRoutes(),
+		a.importRoutes(), a.exportRoutes(),
 	} {
 		routes = append(routes, group...)
 	}
