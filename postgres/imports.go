@@ -46,11 +46,23 @@ func (s *CRMService) ImportContacts(ctx context.Context, p *auth.Principal, r io
 	})
 }
 
-// rowSink takes the rows of one import.
+// rowSink takes the rows of one import. prepare builds and validates a
+// row's record without the database; it runs on the goroutine reading the
+// file, so that parsing the next chunk overlaps the database's work on the
+// current one. queue, rowError and flush run on the transaction's goroutine.
 type rowSink interface {
-	add(ctx context.Context, line int, row crm.RowValues)
+	prepare(line int, row crm.RowValues) (any, error)
+	queue(line int, rec any)
+	rowError(line int, err error)
 	flush(ctx context.Context) error
-	pending() int
+}
+
+// importItem is one row as the reader goroutine hands it over.
+type importItem struct {
+	line int
+	msg  string // a malformed row or one with the wrong number of columns
+	err  error  // the record's validation error
+	rec  any
 }
 
 func (s *CRMService) runImport(ctx context.Context, p *auth.Principal, r io.Reader, o crm.ImportOptions, m auth.LoginMeta,
@@ -79,37 +91,33 @@ func (s *CRMService) runImport(ctx context.Context, p *auth.Principal, r io.Read
 			return err
 		}
 		sk := sink(tx, res, cm, defs)
-		for {
-			row, err := rd.Next()
-			if errors.Is(err, io.EOF) {
-				break
+		batches := make(chan []importItem, 2)
+		readErr := make(chan error, 1)
+		stop := make(chan struct{})
+		go readRows(rd, cm, sk, batches, readErr, stop)
+		defer func() {
+			// On an early return the reader stops at its next hand-over.
+			close(stop)
+			for range batches {
 			}
-			var le *csvfile.LineError
-			if errors.As(err, &le) {
-				res.BadRows++
-				res.AddError(crm.ImportError{Line: le.Line, Message: le.Error()})
-				continue
-			}
-			if err != nil {
-				return fileError(err)
-			}
-			rv, err := cm.Row(row.Fields)
-			if err != nil {
-				res.BadRows++
-				res.AddError(crm.ImportError{Line: row.Line, Message: err.Error()})
-				continue
-			}
-			if rv.Empty() {
-				continue
-			}
-			sk.add(ctx, row.Line, rv)
-			if sk.pending() >= importChunk {
-				if err := sk.flush(ctx); err != nil {
-					return err
+		}()
+		for batch := range batches {
+			for _, it := range batch {
+				switch {
+				case it.msg != "":
+					res.BadRows++
+					res.AddError(crm.ImportError{Line: it.line, Message: it.msg})
+				case it.err != nil:
+					sk.rowError(it.line, it.err)
+				default:
+					sk.queue(it.line, it.rec)
 				}
 			}
+			if err := sk.flush(ctx); err != nil {
+				return err
+			}
 		}
-		if err := sk.flush(ctx); err != nil {
+		if err := <-readErr; err != nil {
 			return err
 		}
 		if res.BadRows > 0 && o.Mode == crm.ImportAllOrNothing {
@@ -135,6 +143,54 @@ func (s *CRMService) runImport(ctx context.Context, p *auth.Principal, r io.Read
 		res.Created, res.Updated, res.Skipped = 0, 0, 0
 	}
 	return res, nil
+}
+
+// readRows reads the file and hands the prepared rows over in chunks.
+func readRows(rd *csvfile.Reader, cm *crm.ColumnMap, sk rowSink, batches chan<- []importItem, readErr chan<- error, stop <-chan struct{}) {
+	defer close(batches)
+	batch := make([]importItem, 0, importChunk)
+	send := func() bool {
+		select {
+		case batches <- batch:
+			batch = make([]importItem, 0, importChunk)
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	for {
+		row, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var le *csvfile.LineError
+		switch {
+		case errors.As(err, &le):
+			batch = append(batch, importItem{line: le.Line, msg: le.Error()})
+		case err != nil:
+			readErr <- fileError(err)
+			return
+		default:
+			rv, err := cm.Row(row.Fields)
+			switch {
+			case err != nil:
+				batch = append(batch, importItem{line: row.Line, msg: err.Error()})
+			case rv.Empty():
+			default:
+				rec, err := sk.prepare(row.Line, rv)
+				batch = append(batch, importItem{line: row.Line, err: err, rec: rec})
+			}
+		}
+		if len(batch) >= importChunk && !send() {
+			readErr <- nil
+			return
+		}
+	}
+	if len(batch) > 0 && !send() {
+		readErr <- nil
+		return
+	}
+	readErr <- nil
 }
 
 // fileError turns what the CSV reader found wrong with the file into a
@@ -241,22 +297,20 @@ type contactImport struct {
 	seenEmails map[string]bool
 }
 
-func (ci *contactImport) pending() int { return len(ci.rows) }
-
-func (ci *contactImport) add(_ context.Context, line int, row crm.RowValues) {
+func (ci *contactImport) prepare(line int, row crm.RowValues) (any, error) {
 	in, company, err := row.ContactInput(ci.defs)
 	c := &crm.Contact{}
 	c.OwnerID = actorID(ci.p)
 	err = mergeValidation(err, in.Apply(c))
 	custom, cerr := crm.ValidateCustom(ci.defs, nil, in.Custom)
-	err = mergeValidation(err, cerr)
-	if err != nil {
-		ci.rowError(line, err)
-		return
+	if err = mergeValidation(err, cerr); err != nil {
+		return nil, err
 	}
 	c.Custom = custom
-	ci.rows = append(ci.rows, contactRow{line: line, in: in, c: c, company: company})
+	return contactRow{line: line, in: in, c: c, company: company}, nil
 }
+
+func (ci *contactImport) queue(_ int, rec any) { ci.rows = append(ci.rows, rec.(contactRow)) }
 
 func (ci *contactImport) flush(ctx context.Context) error {
 	if len(ci.rows) == 0 {
@@ -502,22 +556,20 @@ type companyImport struct {
 	seenUIDs, seenNames map[string]bool
 }
 
-func (ci *companyImport) pending() int { return len(ci.rows) }
-
-func (ci *companyImport) add(_ context.Context, line int, row crm.RowValues) {
+func (ci *companyImport) prepare(line int, row crm.RowValues) (any, error) {
 	in, err := row.CompanyInput(ci.defs)
 	c := &crm.Company{}
 	c.OwnerID = actorID(ci.p)
 	err = mergeValidation(err, in.Apply(c))
 	custom, cerr := crm.ValidateCustom(ci.defs, nil, in.Custom)
-	err = mergeValidation(err, cerr)
-	if err != nil {
-		ci.rowError(line, err)
-		return
+	if err = mergeValidation(err, cerr); err != nil {
+		return nil, err
 	}
 	c.Custom = custom
-	ci.rows = append(ci.rows, companyRow{line: line, in: in, c: c})
+	return companyRow{line: line, in: in, c: c}, nil
 }
+
+func (ci *companyImport) queue(_ int, rec any) { ci.rows = append(ci.rows, rec.(companyRow)) }
 
 func (ci *companyImport) flush(ctx context.Context) error {
 	if len(ci.rows) == 0 {
