@@ -31,7 +31,11 @@ func (a *API) importHandler(write auth.Permission, run func(r *http.Request, p *
 			a.fail(w, r, &rpcrm.Error{Code: rpcrm.EFORBIDDEN, Message: "Dafür fehlt Ihnen die Berechtigung \"" + string(write) + "\"."})
 			return
 		}
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(transferTime))
+		// A large file takes long to arrive and long to import; the report
+		// is written only at the end.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(transferTime))
+		_ = rc.SetWriteDeadline(time.Now().Add(transferTime))
 		mr, err := r.MultipartReader()
 		if err != nil {
 			a.fail(w, r, rpcrm.FieldError("file", `Erwartet multipart/form-data mit dem Feld "file".`))

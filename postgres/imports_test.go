@@ -417,3 +417,39 @@ func backendCPU(b *testing.B, conn *pgx.Conn) float64 {
 	}
 	return total
 }
+
+func TestImportErrorCapAndCustomFields(t *testing.T) {
+	t.Parallel()
+	ce := newContactEnv(t)
+	ctx := context.Background()
+	var b strings.Builder
+	b.WriteString("Vorname;Nachname;E-Mail\n")
+	for i := range crm.MaxImportErrors + 5 {
+		fmt.Fprintf(&b, "A%d;B;kaputt%d\n", i, i)
+	}
+	res := ce.importContacts(t, ce.admin, b.String(), crm.ImportOptions{DryRun: true})
+	if len(res.Errors) != crm.MaxImportErrors || !res.Truncated || res.BadRows != crm.MaxImportErrors+5 {
+		t.Errorf("errors %d, truncated %v, bad rows %d", len(res.Errors), res.Truncated, res.BadRows)
+	}
+
+	for _, f := range []crm.CustomFieldInput{
+		{Entity: ptr("contact"), Key: ptr("umsatz"), Label: ptr("Umsatz"), Type: ptr("number")},
+		{Entity: ptr("contact"), Key: ptr("seit"), Label: ptr("Kunde seit"), Type: ptr("date")},
+		{Entity: ptr("contact"), Key: ptr("vip"), Label: ptr("VIP"), Type: ptr("bool"), Required: ptr(true)},
+	} {
+		if _, err := ce.s.CreateCustomField(ctx, ce.admin, f, auth.LoginMeta{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// By label without a mapping; Swiss number, date and yes/no.
+	csv := "Vorname;Nachname;Umsatz;Kunde seit;VIP\nAnna;Meier;1'234.50;1.2.2020;ja\nBen;Bad;12,5x;31.02.2020;vielleicht\nCara;Ohne;;;\n"
+	res = ce.importContacts(t, ce.admin, csv, crm.ImportOptions{Mode: crm.ImportSkipBadRows})
+	wantErrors(t, res, "3:custom_fields.seit", "3:custom_fields.umsatz", "3:custom_fields.vip", "4:custom_fields.vip")
+	if res.Created != 1 {
+		t.Fatalf("%+v", res)
+	}
+	c := ce.allContacts(t, ce.admin)[0]
+	if c.Custom["umsatz"] != 1234.5 || c.Custom["seit"] != "2020-02-01" || c.Custom["vip"] != true {
+		t.Errorf("custom = %v", c.Custom)
+	}
+}
