@@ -42,7 +42,7 @@ func (s *CRMService) ImportCompanies(ctx context.Context, p *auth.Principal, r i
 func (s *CRMService) ImportContacts(ctx context.Context, p *auth.Principal, r io.Reader, o crm.ImportOptions, m auth.LoginMeta) (*crm.ImportResult, error) {
 	return s.runImport(ctx, p, r, o, m, contacts, func(tx pgx.Tx, res *crm.ImportResult, cm *crm.ColumnMap, defs []crm.CustomField) rowSink {
 		return &contactImport{importBase: newImportBase(tx, p, res, cm, defs, o, m),
-			companyIDs: map[string]*uuid.UUID{}, seenEmails: map[string]bool{}}
+			companyIDs: map[string]*uuid.UUID{}, ambiguous: map[string]bool{}, seenEmails: map[string]bool{}}
 	})
 }
 
@@ -275,8 +275,7 @@ func (b *importBase) storedTags(ctx context.Context, names []string) ([]string, 
 
 // existing is a live record found as a duplicate.
 type existing struct {
-	id    uuid.UUID
-	owner *uuid.UUID
+	id uuid.UUID
 }
 
 // --- contacts ---
@@ -291,8 +290,10 @@ type contactRow struct {
 type contactImport struct {
 	importBase
 	rows []contactRow
-	// companyIDs caches the lookup by lower-case name; nil means not found.
+	// companyIDs caches the lookup by lower-case name; nil means not
+	// found, or not unique when ambiguous has the name.
 	companyIDs map[string]*uuid.UUID
+	ambiguous  map[string]bool
 	// seenEmails are the addresses of earlier rows of the file.
 	seenEmails map[string]bool
 }
@@ -331,7 +332,11 @@ func (ci *contactImport) flush(ctx context.Context) error {
 			if r.company != "" {
 				id := ci.companyIDs[strings.ToLower(r.company)]
 				if id == nil {
-					ci.fieldError(r.line, "company", "Firma nicht gefunden.")
+					msg := "Firma nicht gefunden."
+					if ci.ambiguous[strings.ToLower(r.company)] {
+						msg = "Mehrere Firmen heissen so; bitte die Person von Hand zuordnen."
+					}
+					ci.fieldError(r.line, "company", msg)
 					continue
 				}
 				r.in.CompanyID.ID = id
@@ -443,11 +448,15 @@ func (ci *contactImport) lookupCompanies(ctx context.Context) error {
 		return err
 	}
 	for _, n := range names {
-		if ids := found[n]; len(ids) == 1 {
+		switch ids := found[n]; len(ids) {
+		case 1:
 			id := ids[0]
 			ci.companyIDs[n] = &id
-		} else {
+		case 0:
 			ci.companyIDs[n] = nil
+		default:
+			ci.companyIDs[n] = nil
+			ci.ambiguous[n] = true
 		}
 	}
 	return nil
@@ -467,14 +476,14 @@ func (ci *contactImport) lookupEmails(ctx context.Context) (map[string]existing,
 	if len(emails) == 0 {
 		return out, nil
 	}
-	rows, err := ci.tx.Query(ctx, `SELECT id, owner_id, emails FROM contacts
+	rows, err := ci.tx.Query(ctx, `SELECT id, emails FROM contacts
 		WHERE tenant_id = $1 AND deleted_at IS NULL AND emails && $2::text[] ORDER BY created_at, id`, ci.p.TenantID, emails)
 	if err != nil {
 		return nil, err
 	}
 	var e existing
 	var list []string
-	_, err = pgx.ForEachRow(rows, []any{&e.id, &e.owner, &list}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&e.id, &list}, func() error {
 		for _, a := range list {
 			if _, ok := out[a]; !ok {
 				out[a] = e
@@ -656,7 +665,7 @@ func (ci *companyImport) lookup(ctx context.Context) (byUID, byName map[string]e
 		}
 		names = append(names, strings.ToLower(r.c.Name))
 	}
-	rows, err := ci.tx.Query(ctx, `SELECT id, owner_id, uid, lower(name) FROM companies
+	rows, err := ci.tx.Query(ctx, `SELECT id, uid, lower(name) FROM companies
 		WHERE tenant_id = $1 AND deleted_at IS NULL AND (uid = ANY($2::text[]) OR lower(name) = ANY($3::text[]))
 		ORDER BY created_at, id`, ci.p.TenantID, uids, names)
 	if err != nil {
@@ -665,7 +674,7 @@ func (ci *companyImport) lookup(ctx context.Context) (byUID, byName map[string]e
 	var e existing
 	var uid *string
 	var name string
-	_, err = pgx.ForEachRow(rows, []any{&e.id, &e.owner, &uid, &name}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&e.id, &uid, &name}, func() error {
 		if uid != nil {
 			if _, ok := byUID[*uid]; !ok {
 				byUID[*uid] = e
