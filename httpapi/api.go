@@ -42,6 +42,7 @@ type CRM interface {
 	crm.TagService
 	crm.CustomFieldService
 	crm.SearchService
+	crm.ImportService
 }
 
 // API holds the dependencies of the JSON API handlers.
@@ -132,6 +133,7 @@ func (a *API) Routes() []Route {
 		a.customFieldRoutes(),
 		a.searchRoutes(),
 		a.openapiRoutes(),
+		a.importRoutes(), a.exportRoutes(),
 	} {
 		routes = append(routes, group...)
 	}

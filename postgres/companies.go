@@ -238,6 +238,17 @@ func mergeValidation(a, b error) error {
 func (s *CRMService) UpdateCompany(ctx context.Context, p *auth.Principal, id uuid.UUID, in crm.CompanyInput, m auth.LoginMeta) (*crm.Company, error) {
 	var c2 *crm.Company
 	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+		var err error
+		c2, err = updateCompany(ctx, tx, p, id, in, m)
+		return err
+	})
+	return c2, err
+}
+
+// updateCompany is UpdateCompany inside a transaction (also used by the import).
+func updateCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, in crm.CompanyInput, m auth.LoginMeta) (*crm.Company, error) {
+	var c2 *crm.Company
+	err := func() error {
 		before, err := getCompany(ctx, tx, p, id, true, true)
 		if err != nil {
 			return err
@@ -269,7 +280,7 @@ func (s *CRMService) UpdateCompany(ctx context.Context, p *auth.Principal, id uu
 		e := actorEntry(p, m, "company.update", "company", id)
 		e.Changes = changes
 		return writeAudit(ctx, tx, p.TenantID, e)
-	})
+	}()
 	return c2, err
 }
 

@@ -211,6 +211,17 @@ func checkContactCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id u
 func (s *CRMService) UpdateContact(ctx context.Context, p *auth.Principal, id uuid.UUID, in crm.ContactInput, m auth.LoginMeta) (*crm.Contact, error) {
 	var c2 *crm.Contact
 	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+		var err error
+		c2, err = updateContact(ctx, tx, p, id, in, m)
+		return err
+	})
+	return c2, err
+}
+
+// updateContact is UpdateContact inside a transaction (also used by the import).
+func updateContact(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, in crm.ContactInput, m auth.LoginMeta) (*crm.Contact, error) {
+	var c2 *crm.Contact
+	err := func() error {
 		before, err := getContact(ctx, tx, p, id, true)
 		if err != nil {
 			return err
@@ -248,7 +259,7 @@ func (s *CRMService) UpdateContact(ctx context.Context, p *auth.Principal, id uu
 		e := actorEntry(p, m, "contact.update", "contact", id)
 		e.Changes = changes
 		return writeAudit(ctx, tx, p.TenantID, e)
-	})
+	}()
 	return c2, err
 }
 
