@@ -327,6 +327,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"MoneyAmount": crm.MoneyAmount{}, "Activity": crm.Activity{}, "TimelineItem": crm.TimelineItem{},
 		"Document": crm.Document{}, "Tag": crm.Tag{}, "CustomField": crm.CustomField{},
 		"SearchHit": crm.SearchHit{}, "SearchResults": crm.SearchResults{}, "Address": crm.Address{},
+		"ImportResult": crm.ImportResult{}, "ImportError": crm.ImportError{},
 		"CompanyPage": crm.Page[*crm.Company]{}, "AuditChange": audit.Change{}, "AuditEntry": audit.Entry{},
 		"User": auth.User{}, "RoleRef": auth.RoleRef{}, "Role": auth.Role{}, "PermissionInfo": auth.PermissionInfo{},
 		"TokenPair": auth.TokenPair{}, "Problem": httpserver.Problem{}, "FieldError": httpserver.FieldError{},

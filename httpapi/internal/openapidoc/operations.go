@@ -199,6 +199,25 @@ func operations() []op {
 			},
 			Errors: []int{503}},
 
+		op{Tag: "imports", Method: "POST", Path: "/api/v1/imports/companies", ID: "importCompanies", Summary: "Import companies from a CSV file", Access: "import:run",
+			Body:   obj{"required": true, "content": obj{"multipart/form-data": obj{"schema": ref("ImportUpload")}}},
+			Result: "ImportResult", Errors: []int{413},
+			Desc: "Also needs companies:write. UTF-8 (with or without BOM) or Windows-1252, ';' or ',' are detected; Swiss dates and numbers are read. A dry run or a failed all-or-nothing import changes nothing (422 with the report)."},
+		op{Tag: "imports", Method: "POST", Path: "/api/v1/imports/contacts", ID: "importContacts", Summary: "Import contacts from a CSV file", Access: "import:run",
+			Body:   obj{"required": true, "content": obj{"multipart/form-data": obj{"schema": ref("ImportUpload")}}},
+			Result: "ImportResult", Errors: []int{413},
+			Desc: "Also needs contacts:write. Duplicates are found by e-mail address; a company column links to a company of the tenant by name."},
+		op{Tag: "exports", Method: "GET", Path: "/api/v1/exports/companies.csv", ID: "exportCompaniesCSV", Summary: "Export companies as CSV", Access: "export:run",
+			Query: exportParams(), Result: csvResult(), Desc: "Also needs companies:read (its scope applies). Takes the filters of the company list."},
+		op{Tag: "exports", Method: "GET", Path: "/api/v1/exports/contacts.csv", ID: "exportContactsCSV", Summary: "Export contacts as CSV", Access: "export:run",
+			Query: exportParams(), Result: csvResult(), Desc: "Also needs contacts:read (its scope applies). Takes the filters of the contact list."},
+		op{Tag: "exports", Method: "GET", Path: "/api/v1/exports/deals.csv", ID: "exportDealsCSV", Summary: "Export deals as CSV", Access: "export:run",
+			Query: exportParams(), Result: csvResult(), Desc: "Also needs deals:read (its scope applies). Takes the filters of the deal list."},
+		op{Tag: "exports", Method: "GET", Path: "/api/v1/exports/contacts.vcf", ID: "exportContactsVCard", Summary: "Export contacts as vCard 4.0", Access: "export:run",
+			Query: exportParams(), Result: vcardResult(), Desc: "Also needs contacts:read (its scope applies). Takes the filters of the contact list."},
+		op{Tag: "contacts", Method: "GET", Path: "/api/v1/contacts/{id}/vcard", ID: "getContactVCard", Summary: "One contact as vCard 4.0", Access: "contacts:read",
+			Result: vcardResult()},
+
 		op{Tag: "activities", Method: "POST", Path: "/api/v1/activities/{id}/done", ID: "markActivityDone", Summary: "Mark an activity done", Access: "activities:write",
 			Headers: []string{"If-Match"}, Result: "Activity", Desc: `Shortcut for PATCH {"done": true}.`},
 		op{Tag: "activities", Method: "POST", Path: "/api/v1/activities/{id}/undone", ID: "markActivityOpen", Summary: "Mark an activity open again", Access: "activities:write",
@@ -268,4 +287,20 @@ func lower(s string) string {
 		return s
 	}
 	return string(s[0]+'a'-'A') + s[1:]
+}
+
+// exportParams are the query parameters of the exports: the list filters
+// (q, owner_id, tag, updated_since and the type's own) and the delimiter.
+func exportParams() []obj {
+	return []obj{paramRef("q"), paramRef("owner_id"), paramRef("tag"), paramRef("updated_since"),
+		query("delimiter", "semicolon (default, for Excel) or comma.", obj{"type": "string", "enum": []string{"semicolon", "comma"}})}
+}
+
+func csvResult() obj {
+	return obj{"description": "UTF-8 CSV with BOM, as an attachment; cells beginning with = + - @ are neutralised.",
+		"content": obj{"text/csv": obj{"schema": obj{"type": "string"}}}}
+}
+
+func vcardResult() obj {
+	return obj{"description": "vCard 4.0 (RFC 6350).", "content": obj{"text/vcard": obj{"schema": obj{"type": "string"}}}}
 }

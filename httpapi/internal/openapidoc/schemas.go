@@ -231,6 +231,24 @@ func schemas() obj {
 			"properties": obj{"file": obj{"type": "string", "contentMediaType": "application/octet-stream"},
 				"company_id": uuidS, "contact_id": uuidS, "deal_id": uuidS}, "required": []string{"file"}},
 
+		"ImportUpload": obj{"type": "object", "description": "multipart/form-data for an import.",
+			"properties": obj{"file": obj{"type": "string", "contentMediaType": "text/csv"},
+				"mapping":    obj{"type": "string", "description": `JSON object: CSV column → record field, e.g. {"PLZ": "address.postal_code"}; without it, common German, French and English column names are recognised.`},
+				"dry_run":    obj{"type": "string", "enum": []string{"true", "false"}, "description": "Check every row and report, change nothing."},
+				"mode":       obj{"type": "string", "enum": []string{"all_or_nothing", "skip_bad_rows"}, "default": "all_or_nothing"},
+				"duplicates": obj{"type": "string", "enum": []string{"skip", "update", "create"}, "default": "skip"}},
+			"required": []string{"file"}},
+		"ImportError": object("One bad row of an import.", obj{
+			"line":  obj{"type": "integer", "description": "Physical line in the file (1 is the header)."},
+			"field": obj{"type": "string"}, "column": obj{"type": "string"}, "message": obj{"type": "string"},
+		}, "line", "field", "message"),
+		"ImportResult": object("The report of an import or a dry run.", obj{
+			"dry_run": obj{"type": "boolean"}, "created": obj{"type": "integer"}, "updated": obj{"type": "integer"},
+			"skipped": obj{"type": "integer"}, "errors": obj{"type": "array", "items": ref("ImportError")},
+			"truncated": obj{"type": "boolean"}, "bad_rows": obj{"type": "integer"}, "encoding": obj{"type": "string"},
+			"delimiter": obj{"type": "string"}, "rolled_back": obj{"type": "boolean"},
+		}, "dry_run", "created", "updated", "skipped", "errors", "truncated", "bad_rows", "encoding", "delimiter"),
+
 		"Tag": object("A tag (Schlagwort).", obj{
 			"id": uuidS, "name": obj{"type": "string"}, "color": obj{"type": "string", "description": "#rrggbb or empty."},
 			"usage":      str("How many records carry it.").with("type", "integer"),
