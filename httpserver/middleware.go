@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/rpcrm/rpcrm/metrics"
 	"github.com/rpcrm/rpcrm/proxy"
 	"github.com/rpcrm/rpcrm/tenant"
@@ -109,6 +111,13 @@ func observe(log *slog.Logger, m *metrics.Metrics, trust proxy.Trust, next http.
 			elapsed := time.Since(start)
 			m.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
 			m.HTTPDuration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			if !log.Enabled(r.Context(), level) {
+				return // building the attributes costs more than the rest of this function
+			}
 			attrs := []slog.Attr{
 				slog.String("request_id", info.RequestID),
 				slog.String("method", r.Method),
@@ -122,12 +131,8 @@ func observe(log *slog.Logger, m *metrics.Metrics, trust proxy.Trust, next http.
 			if info.Tenant != nil {
 				attrs = append(attrs, slog.String("tenant", info.Tenant.ID))
 			}
-			if info.UserID.String() != "00000000-0000-0000-0000-000000000000" {
+			if info.UserID != uuid.Nil {
 				attrs = append(attrs, slog.String("user_id", info.UserID.String()))
-			}
-			level := slog.LevelInfo
-			if status >= 500 {
-				level = slog.LevelError
 			}
 			log.LogAttrs(r.Context(), level, "request", attrs...)
 		}()

@@ -241,7 +241,9 @@ func (s *AuthService) Authenticate(ctx context.Context, t auth.TenantRef, token 
 	}
 	p := &auth.Principal{UserID: c.UserID, TenantID: t.ID, Tenant: t.Slug, SessionID: c.SessionID}
 	var grants []string
-	err = s.DB.QueryTenantRow(ctx, t.ID, principalSQL, []any{t.ID, c.UserID, c.SessionID}, func(r pgx.Row) error {
+	// [16]byte goes straight into pgx's binary UUID codec; uuid.UUID would
+	// take the detour through driver.Valuer and a string on every request.
+	err = s.DB.QueryTenantRow(ctx, t.ID, principalSQL, []any{[16]byte(t.ID), [16]byte(c.UserID), [16]byte(c.SessionID)}, func(r pgx.Row) error {
 		return r.Scan(&p.Email, &p.Name, &p.Locale, &p.Roles, &grants)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
