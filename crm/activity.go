@@ -303,3 +303,6 @@ type ActivityService interface {
 	// EntityCompany, EntityContact, EntityDeal), newest first.
 	Timeline(ctx context.Context, p *auth.Principal, entity string, id uuid.UUID, lp ListParams) (*Page[*TimelineItem], error)
 }
+
+// RecordVersion returns the activity's version, for ETags.
+func (a Activity) RecordVersion() int { return a.Version }

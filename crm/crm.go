@@ -132,6 +132,9 @@ type Meta struct {
 	Version   int        `json:"version"`
 }
 
+// RecordVersion returns the record's version, for ETags.
+func (m Meta) RecordVersion() int { return m.Version }
+
 // Custom holds custom field values by field key.
 type Custom map[string]any
 

@@ -67,21 +67,6 @@ func activityQueryTime(s, name string, v rpcrm.Validation) *time.Time {
 	return &t
 }
 
-func (a *API) getActivity(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	act, err := a.CRM.Activity(r.Context(), p, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, act.Version)
-	httpserver.JSON(w, http.StatusOK, act)
-}
-
 func (a *API) createActivity(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var in crm.ActivityInput
 	if err := decode(r, &in); err != nil {
@@ -136,47 +121,6 @@ func (a *API) changeActivity(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	httpserver.JSON(w, http.StatusOK, act)
 }
 
-func (a *API) deleteActivity(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.CRM.DeleteActivity(r.Context(), p, id, meta(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (a *API) restoreActivity(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	act, err := a.CRM.RestoreActivity(r.Context(), p, id, meta(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, act.Version)
-	httpserver.JSON(w, http.StatusOK, act)
-}
-
-func (a *API) purgeActivity(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.CRM.PurgeActivity(r.Context(), p, id, meta(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 func (a *API) myTasks(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	lp, v := listParams(r)
 	if err := v.Err(); err != nil {
@@ -221,11 +165,11 @@ func (a *API) activityRoutes() []Route {
 		perm("GET", "/api/v1/activities", auth.PermActivitiesRead, a.listActivities),
 		perm("POST", "/api/v1/activities", auth.PermActivitiesWrite, a.createActivity),
 		perm("GET", "/api/v1/activities/trash", auth.PermActivitiesDelete, a.listActivityTrash),
-		perm("DELETE", "/api/v1/activities/trash/{id}", auth.PermActivitiesDelete, a.purgeActivity),
-		perm("GET", "/api/v1/activities/{id}", auth.PermActivitiesRead, a.getActivity),
+		perm("DELETE", "/api/v1/activities/trash/{id}", auth.PermActivitiesDelete, removeRecord(a, CRM.PurgeActivity)),
+		perm("GET", "/api/v1/activities/{id}", auth.PermActivitiesRead, getRecord(a, CRM.Activity)),
 		perm("PATCH", "/api/v1/activities/{id}", auth.PermActivitiesWrite, a.updateActivity),
-		perm("DELETE", "/api/v1/activities/{id}", auth.PermActivitiesDelete, a.deleteActivity),
-		perm("POST", "/api/v1/activities/{id}/restore", auth.PermActivitiesDelete, a.restoreActivity),
+		perm("DELETE", "/api/v1/activities/{id}", auth.PermActivitiesDelete, removeRecord(a, CRM.DeleteActivity)),
+		perm("POST", "/api/v1/activities/{id}/restore", auth.PermActivitiesDelete, restoreRecord(a, CRM.RestoreActivity)),
 		perm("POST", "/api/v1/activities/{id}/done", auth.PermActivitiesWrite, a.markActivityDone),
 		perm("POST", "/api/v1/activities/{id}/undone", auth.PermActivitiesWrite, a.markActivityOpen),
 		perm("GET", "/api/v1/tasks/mine", auth.PermActivitiesRead, a.myTasks),

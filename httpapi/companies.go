@@ -33,21 +33,6 @@ func (a *API) listCompaniesIn(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	httpserver.JSON(w, http.StatusOK, pg)
 }
 
-func (a *API) getCompany(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	c, err := a.CRM.Company(r.Context(), p, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, c.Version)
-	httpserver.JSON(w, http.StatusOK, c)
-}
-
 func (a *API) createCompany(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var in crm.CompanyInput
 	if err := decode(r, &in); err != nil {
@@ -88,47 +73,6 @@ func (a *API) updateCompany(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	httpserver.JSON(w, http.StatusOK, c)
 }
 
-func (a *API) deleteCompany(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.CRM.DeleteCompany(r.Context(), p, id, meta(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (a *API) restoreCompany(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	c, err := a.CRM.RestoreCompany(r.Context(), p, id, meta(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, c.Version)
-	httpserver.JSON(w, http.StatusOK, c)
-}
-
-func (a *API) purgeCompany(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.CRM.PurgeCompany(r.Context(), p, id, meta(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // companyRoutes are the company endpoints. The trash is a sub-collection:
 // GET lists it, DELETE on one of its entries purges it for good.
 func (a *API) companyRoutes() []Route {
@@ -136,10 +80,10 @@ func (a *API) companyRoutes() []Route {
 		perm("GET", "/api/v1/companies", auth.PermCompaniesRead, a.listCompanies),
 		perm("POST", "/api/v1/companies", auth.PermCompaniesWrite, a.createCompany),
 		perm("GET", "/api/v1/companies/trash", auth.PermCompaniesDelete, a.listCompanyTrash),
-		perm("DELETE", "/api/v1/companies/trash/{id}", auth.PermCompaniesDelete, a.purgeCompany),
-		perm("GET", "/api/v1/companies/{id}", auth.PermCompaniesRead, a.getCompany),
+		perm("DELETE", "/api/v1/companies/trash/{id}", auth.PermCompaniesDelete, removeRecord(a, CRM.PurgeCompany)),
+		perm("GET", "/api/v1/companies/{id}", auth.PermCompaniesRead, getRecord(a, CRM.Company)),
 		perm("PATCH", "/api/v1/companies/{id}", auth.PermCompaniesWrite, a.updateCompany),
-		perm("DELETE", "/api/v1/companies/{id}", auth.PermCompaniesDelete, a.deleteCompany),
-		perm("POST", "/api/v1/companies/{id}/restore", auth.PermCompaniesDelete, a.restoreCompany),
+		perm("DELETE", "/api/v1/companies/{id}", auth.PermCompaniesDelete, removeRecord(a, CRM.DeleteCompany)),
+		perm("POST", "/api/v1/companies/{id}/restore", auth.PermCompaniesDelete, restoreRecord(a, CRM.RestoreCompany)),
 	}
 }

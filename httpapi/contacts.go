@@ -38,21 +38,6 @@ func (a *API) listContactsIn(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	httpserver.JSON(w, http.StatusOK, pg)
 }
 
-func (a *API) getContact(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	c, err := a.CRM.Contact(r.Context(), p, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, c.Version)
-	httpserver.JSON(w, http.StatusOK, c)
-}
-
 func (a *API) createContact(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var in crm.ContactInput
 	if err := decode(r, &in); err != nil {
@@ -93,47 +78,6 @@ func (a *API) updateContact(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	httpserver.JSON(w, http.StatusOK, c)
 }
 
-func (a *API) deleteContact(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.CRM.DeleteContact(r.Context(), p, id, meta(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (a *API) restoreContact(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	c, err := a.CRM.RestoreContact(r.Context(), p, id, meta(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, c.Version)
-	httpserver.JSON(w, http.StatusOK, c)
-}
-
-func (a *API) purgeContact(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.CRM.PurgeContact(r.Context(), p, id, meta(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // contactRoutes are the contact endpoints. The trash is a sub-collection:
 // GET lists it, DELETE on one of its entries purges it for good.
 func (a *API) contactRoutes() []Route {
@@ -141,10 +85,10 @@ func (a *API) contactRoutes() []Route {
 		perm("GET", "/api/v1/contacts", auth.PermContactsRead, a.listContacts),
 		perm("POST", "/api/v1/contacts", auth.PermContactsWrite, a.createContact),
 		perm("GET", "/api/v1/contacts/trash", auth.PermContactsDelete, a.listContactTrash),
-		perm("DELETE", "/api/v1/contacts/trash/{id}", auth.PermContactsDelete, a.purgeContact),
-		perm("GET", "/api/v1/contacts/{id}", auth.PermContactsRead, a.getContact),
+		perm("DELETE", "/api/v1/contacts/trash/{id}", auth.PermContactsDelete, removeRecord(a, CRM.PurgeContact)),
+		perm("GET", "/api/v1/contacts/{id}", auth.PermContactsRead, getRecord(a, CRM.Contact)),
 		perm("PATCH", "/api/v1/contacts/{id}", auth.PermContactsWrite, a.updateContact),
-		perm("DELETE", "/api/v1/contacts/{id}", auth.PermContactsDelete, a.deleteContact),
-		perm("POST", "/api/v1/contacts/{id}/restore", auth.PermContactsDelete, a.restoreContact),
+		perm("DELETE", "/api/v1/contacts/{id}", auth.PermContactsDelete, removeRecord(a, CRM.DeleteContact)),
+		perm("POST", "/api/v1/contacts/{id}/restore", auth.PermContactsDelete, restoreRecord(a, CRM.RestoreContact)),
 	}
 }

@@ -44,21 +44,6 @@ func (a *API) listDealsIn(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	httpserver.JSON(w, http.StatusOK, pg)
 }
 
-func (a *API) getDeal(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	d, err := a.CRM.Deal(r.Context(), p, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, d.Version)
-	httpserver.JSON(w, http.StatusOK, d)
-}
-
 func (a *API) createDeal(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var in crm.DealInput
 	if err := decode(r, &in); err != nil {
@@ -104,47 +89,6 @@ func (a *API) updateDeal(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	httpserver.JSON(w, http.StatusOK, d)
 }
 
-func (a *API) deleteDeal(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.CRM.DeleteDeal(r.Context(), p, id, meta(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (a *API) restoreDeal(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	d, err := a.CRM.RestoreDeal(r.Context(), p, id, meta(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, d.Version)
-	httpserver.JSON(w, http.StatusOK, d)
-}
-
-func (a *API) purgeDeal(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.CRM.PurgeDeal(r.Context(), p, id, meta(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // dealRoutes are the deal endpoints, shaped like the company ones, and
 // the pipelines they move through.
 func (a *API) dealRoutes() []Route {
@@ -152,10 +96,10 @@ func (a *API) dealRoutes() []Route {
 		perm("GET", "/api/v1/deals", auth.PermDealsRead, a.listDeals),
 		perm("POST", "/api/v1/deals", auth.PermDealsWrite, a.createDeal),
 		perm("GET", "/api/v1/deals/trash", auth.PermDealsDelete, a.listDealTrash),
-		perm("DELETE", "/api/v1/deals/trash/{id}", auth.PermDealsDelete, a.purgeDeal),
-		perm("GET", "/api/v1/deals/{id}", auth.PermDealsRead, a.getDeal),
+		perm("DELETE", "/api/v1/deals/trash/{id}", auth.PermDealsDelete, removeRecord(a, CRM.PurgeDeal)),
+		perm("GET", "/api/v1/deals/{id}", auth.PermDealsRead, getRecord(a, CRM.Deal)),
 		perm("PATCH", "/api/v1/deals/{id}", auth.PermDealsWrite, a.updateDeal),
-		perm("DELETE", "/api/v1/deals/{id}", auth.PermDealsDelete, a.deleteDeal),
-		perm("POST", "/api/v1/deals/{id}/restore", auth.PermDealsDelete, a.restoreDeal),
+		perm("DELETE", "/api/v1/deals/{id}", auth.PermDealsDelete, removeRecord(a, CRM.DeleteDeal)),
+		perm("POST", "/api/v1/deals/{id}/restore", auth.PermDealsDelete, restoreRecord(a, CRM.RestoreDeal)),
 	)
 }
