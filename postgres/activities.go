@@ -354,13 +354,7 @@ func (s *CRMService) UpdateActivity(ctx context.Context, p *auth.Principal, id u
 		if a2, err = loadActivity(ctx, tx, p.TenantID, id); err != nil {
 			return err
 		}
-		changes := audit.Diff(activityFields(before), activityFields(a2))
-		if len(changes) == 0 {
-			return nil
-		}
-		e := actorEntry(p, m, "activity.update", "activity", id)
-		e.Changes = changes
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return auditChanges(ctx, tx, p, m, "activity.update", "activity", id, activityFields(before), activityFields(a2))
 	})
 	return a2, err
 }

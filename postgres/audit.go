@@ -34,6 +34,18 @@ func writeAudit(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, e audit.Entr
 	return nil
 }
 
+// auditChanges writes an audit entry for a change of a record by p, with
+// the fields that differ between before and after; nothing when none do.
+func auditChanges(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta, action, entity string, id uuid.UUID, before, after map[string]any) error {
+	changes := audit.Diff(before, after)
+	if len(changes) == 0 {
+		return nil
+	}
+	e := actorEntry(p, m, action, entity, id)
+	e.Changes = changes
+	return writeAudit(ctx, tx, p.TenantID, e)
+}
+
 // actorEntry starts an audit entry for something p did.
 func actorEntry(p *auth.Principal, m auth.LoginMeta, action, entityType string, entityID uuid.UUID) audit.Entry {
 	e := audit.Entry{Action: action, EntityType: entityType, IP: m.IP, RequestID: m.RequestID}

@@ -273,13 +273,7 @@ func updateCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UU
 		if c2, err = getCompany(ctx, tx, p, id, false, true); err != nil {
 			return err
 		}
-		changes := audit.Diff(companyFields(before), companyFields(c2))
-		if len(changes) == 0 {
-			return nil
-		}
-		e := actorEntry(p, m, "company.update", "company", id)
-		e.Changes = changes
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return auditChanges(ctx, tx, p, m, "company.update", "company", id, companyFields(before), companyFields(c2))
 	}()
 	return c2, err
 }

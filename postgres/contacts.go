@@ -252,13 +252,7 @@ func updateContact(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UU
 		if c2, err = getContact(ctx, tx, p, id, false); err != nil {
 			return err
 		}
-		changes := audit.Diff(contactFields(before), contactFields(c2))
-		if len(changes) == 0 {
-			return nil
-		}
-		e := actorEntry(p, m, "contact.update", "contact", id)
-		e.Changes = changes
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return auditChanges(ctx, tx, p, m, "contact.update", "contact", id, contactFields(before), contactFields(c2))
 	}()
 	return c2, err
 }

@@ -291,13 +291,7 @@ func (s *CRMService) UpdateDeal(ctx context.Context, p *auth.Principal, id uuid.
 		if d2, err = getDeal(ctx, tx, p, id, false); err != nil {
 			return err
 		}
-		changes := audit.Diff(dealFields(before), dealFields(d2))
-		if len(changes) == 0 {
-			return nil
-		}
-		e := actorEntry(p, m, "deal.update", "deal", id)
-		e.Changes = changes
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return auditChanges(ctx, tx, p, m, "deal.update", "deal", id, dealFields(before), dealFields(d2))
 	})
 	return d2, err
 }

@@ -268,13 +268,7 @@ func (s *CRMService) UpdatePipeline(ctx context.Context, p *auth.Principal, id u
 }
 
 func auditPipeline(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta, action string, before, after *crm.Pipeline) error {
-	changes := audit.Diff(pipelineFields(before), pipelineFields(after))
-	if len(changes) == 0 {
-		return nil
-	}
-	e := actorEntry(p, m, action, "pipeline", after.ID)
-	e.Changes = changes
-	return writeAudit(ctx, tx, p.TenantID, e)
+	return auditChanges(ctx, tx, p, m, action, "pipeline", after.ID, pipelineFields(before), pipelineFields(after))
 }
 
 // DeletePipeline removes a pipeline and its stages. A pipeline that still
