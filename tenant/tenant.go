@@ -54,12 +54,16 @@ type Tenant struct {
 	Active bool `json:"active"`
 
 	loc *time.Location // resolved Timezone; set by Parse
+	key uuid.UUID      // UUIDOf(ID); set by Parse
 }
 
 // UUID returns the tenant's database key, a name-based (SHA-1) UUID over
 // "tenant:"+ID in UUIDNamespace. It depends on nothing but the slug, so the
 // same tenants.json yields the same keys on every machine and every run.
 func (t *Tenant) UUID() uuid.UUID {
+	if t.key != uuid.Nil {
+		return t.key
+	}
 	return UUIDOf(t.ID)
 }
 

@@ -164,9 +164,10 @@ func (d *decoder) validate(raws []*rawTenant) *Set {
 		// active
 		t.Active = !rt.active.set || rt.active.val
 
+		t.key = UUIDOf(t.ID) // computed once: every request needs it
 		s.tenants = append(s.tenants, t)
 		s.byID[t.ID] = t
-		s.byUUID[t.UUID()] = t
+		s.byUUID[t.key] = t
 		for _, h := range t.Hosts {
 			s.byHost[h] = t
 		}
