@@ -126,7 +126,12 @@ type DocumentService interface {
 	CreateDocument(ctx context.Context, p *auth.Principal, in DocumentInput, m auth.LoginMeta) (*Document, error)
 	DeleteDocument(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error
 	RestoreDocument(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) (*Document, error)
-	// PurgeDocument deletes a trashed document's record for good; the caller
-	// then removes the content.
+	// PurgeDocument deletes a trashed document's record for good and then
+	// its content.
 	PurgeDocument(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error
+}
+
+// ContentRemover removes a document's stored content (filestore.Store).
+type ContentRemover interface {
+	Remove(tenantID, id uuid.UUID) error
 }

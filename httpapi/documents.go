@@ -299,9 +299,8 @@ func (a *API) restoreDocument(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	httpserver.JSON(w, http.StatusOK, d)
 }
 
-// purgeDocument deletes the record first and the file after the commit: a
-// failure in between leaves an orphaned file (logged), never a record whose
-// content is gone.
+// purgeDocument deletes the record; the service removes the file after the
+// commit.
 func (a *API) purgeDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id, err := pathID(r)
 	if err != nil {
@@ -311,11 +310,6 @@ func (a *API) purgeDocument(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	if err := a.CRM.PurgeDocument(r.Context(), p, id, meta(r)); err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	if a.Files != nil {
-		if err := a.Files.Remove(p.TenantID, id); err != nil {
-			a.Log.ErrorContext(r.Context(), "remove content of purged document", "err", err, "document_id", id)
-		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

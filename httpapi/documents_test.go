@@ -47,6 +47,7 @@ func TestDocuments(t *testing.T) {
 		"file names never reach disk": testDocumentFileNameNeverReachesDisk,
 		"trash and scopes":            testDocumentTrashAndScopes,
 		"slow upload":                 testSlowUploadOutlastsReadTimeout,
+		"purged record's documents":   testPurgedRecordTakesItsDocuments,
 	} {
 		t.Run(name, func(t *testing.T) { test(t, e, admin, betaAdmin) })
 	}
@@ -61,9 +62,10 @@ func docServer(t *testing.T, e *testfix.Env, maxUpload int64, options ...func(*h
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New()
 	gate := httpserver.NewLoginGate(ratelimit.NewWindow(10_000, time.Minute), ratelimit.NewWindow(10_000, 15*time.Minute), m, log, 0)
+	files := filestore.New(dir)
 	api := &httpapi.API{
-		Auth: e.Auth, Audit: &postgres.AuditService{DB: e.DB}, CRM: &postgres.CRMService{DB: e.DB}, Log: log, Metrics: m,
-		MaxBodyBytes: 64 << 10, Gate: gate, Files: filestore.New(dir), MaxUploadBytes: maxUpload,
+		Auth: e.Auth, Audit: &postgres.AuditService{DB: e.DB}, CRM: &postgres.CRMService{DB: e.DB, Files: files}, Log: log, Metrics: m,
+		MaxBodyBytes: 64 << 10, Gate: gate, Files: files, MaxUploadBytes: maxUpload,
 	}
 	srv := &httpserver.Server{Log: log, Metrics: m, Tenants: tenant.NewRegistry(e.Tenants), Trust: proxy.Trust{},
 		MetricsAllow: proxy.Trust{}, Ready: func(ctx context.Context) error { return nil }, API: api.Handler()}
@@ -432,6 +434,57 @@ func testDocumentTrashAndScopes(t *testing.T, e *testfix.Env, admin, betaAdmin s
 	}
 	if got := strings.Join(actions, " "); got != "document.purge document.delete document.restore document.delete document.create" {
 		t.Errorf("audit (newest first): %s", got)
+	}
+}
+
+// testPurgedRecordTakesItsDocuments checks that purging a company deletes
+// its documents, records and files, and keeps the others.
+func testPurgedRecordTakesItsDocuments(t *testing.T, e *testfix.Env, admin, betaAdmin string) {
+	s, dir := docServer(t, e, 0)
+	company := createCompanyAPI(t, s, "alpha.test", admin, "Weg AG")
+	res := s.do(t, request{Method: "POST", Path: "/api/v1/contacts", Token: admin, Body: map[string]any{"last_name": "Bleibt"}})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("contact: %d %s", res.Status, res.Body)
+	}
+	var contact struct{ ID string }
+	res.decode(t, &contact)
+	up := func(name string, fields ...[2]string) docJSON {
+		res := s.upload(t, "alpha.test", admin, upload{fields: fields, fileName: name, content: []byte(name)})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("upload %s: %d %s", name, res.Status, res.Body)
+		}
+		var d docJSON
+		res.decode(t, &d)
+		return d
+	}
+	alone := up("alone.txt", [2]string{"company_id", company})
+	up("second.txt", [2]string{"company_id", company})
+	shared := up("contact.txt", [2]string{"contact_id", contact.ID})
+	if n := len(storedFiles(t, dir)); n != 3 {
+		t.Fatalf("%d files stored, want 3", n)
+	}
+	for _, r := range []request{
+		{Method: "DELETE", Path: "/api/v1/companies/" + company},
+		{Method: "DELETE", Path: "/api/v1/companies/trash/" + company},
+	} {
+		r.Token = admin
+		if res := s.do(t, r); res.Status != http.StatusNoContent {
+			t.Fatalf("%s %s: %d %s", r.Method, r.Path, res.Status, res.Body)
+		}
+	}
+	files := storedFiles(t, dir)
+	if len(files) != 1 || !strings.HasSuffix(files[0], shared.ID) {
+		t.Errorf("files left %v, want only %s", files, shared.ID)
+	}
+	if res := s.do(t, request{Path: "/api/v1/documents/" + alone.ID, Token: admin}); res.Status != http.StatusNotFound {
+		t.Errorf("document attached to the company alone: %d", res.Status)
+	}
+	res = s.do(t, request{Path: "/api/v1/documents/" + shared.ID, Token: admin})
+	if res.Status != http.StatusOK {
+		t.Errorf("the contact's document: %d %s", res.Status, res.Body)
+	}
+	if entries := s.auditEntries(t, "alpha.test", admin, "entity_id="+alone.ID); len(entries) == 0 || entries[0]["action"] != "document.purge" {
+		t.Errorf("audit of the purged document: %v", entries)
 	}
 }
 

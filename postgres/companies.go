@@ -16,6 +16,9 @@ import (
 // CRMService implements the CRM services on PostgreSQL.
 type CRMService struct {
 	DB *DB
+	// Files, when set, removes the content of documents purged for good
+	// (their own purge or their record's).
+	Files crm.ContentRemover
 }
 
 var companies = recordTable{table: "companies", entity: "company",
@@ -300,14 +303,20 @@ func (s *CRMService) RestoreCompany(ctx context.Context, p *auth.Principal, id u
 // PurgeCompany deletes a company from the trash for good; contacts, deals,
 // activities and documents that referred to it stay, without the reference.
 func (s *CRMService) PurgeCompany(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	return s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		return companies.purge(ctx, tx, p, id, m,
+	var docs []uuid.UUID
+	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+		var err error
+		docs, err = companies.purgeOwning(ctx, tx, p, id, m, "company_id",
 			`UPDATE contacts SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`,
 			`UPDATE deals SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`,
 			`UPDATE activities SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`,
-			`DELETE FROM documents WHERE tenant_id = $1 AND company_id = $2 AND contact_id IS NULL AND deal_id IS NULL`,
 			`UPDATE documents SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`)
+		return err
 	})
+	if err == nil {
+		s.removeContent(ctx, p.TenantID, docs)
+	}
+	return err
 }
 
 func companyFields(c *crm.Company) map[string]any {

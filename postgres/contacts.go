@@ -280,13 +280,19 @@ func (s *CRMService) RestoreContact(ctx context.Context, p *auth.Principal, id u
 // and documents that referred to it stay, without the reference, except
 // documents that belonged to the contact alone.
 func (s *CRMService) PurgeContact(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	return s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		return contacts.purge(ctx, tx, p, id, m,
+	var docs []uuid.UUID
+	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+		var err error
+		docs, err = contacts.purgeOwning(ctx, tx, p, id, m, "contact_id",
 			`UPDATE deals SET contact_id = NULL WHERE tenant_id = $1 AND contact_id = $2`,
 			`UPDATE activities SET contact_id = NULL WHERE tenant_id = $1 AND contact_id = $2`,
-			`DELETE FROM documents WHERE tenant_id = $1 AND contact_id = $2 AND company_id IS NULL AND deal_id IS NULL`,
 			`UPDATE documents SET contact_id = NULL WHERE tenant_id = $1 AND contact_id = $2`)
+		return err
 	})
+	if err == nil {
+		s.removeContent(ctx, p.TenantID, docs)
+	}
+	return err
 }
 
 func contactFields(c *crm.Contact) map[string]any {

@@ -319,12 +319,18 @@ func (s *CRMService) RestoreDeal(ctx context.Context, p *auth.Principal, id uuid
 // documents that referred to it stay, without the reference (documents
 // attached to nothing else go with it).
 func (s *CRMService) PurgeDeal(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	return s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		return deals.purge(ctx, tx, p, id, m,
+	var docs []uuid.UUID
+	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+		var err error
+		docs, err = deals.purgeOwning(ctx, tx, p, id, m, "deal_id",
 			`UPDATE activities SET deal_id = NULL WHERE tenant_id = $1 AND deal_id = $2`,
-			`DELETE FROM documents WHERE tenant_id = $1 AND deal_id = $2 AND company_id IS NULL AND contact_id IS NULL`,
 			`UPDATE documents SET deal_id = NULL WHERE tenant_id = $1 AND deal_id = $2`)
+		return err
 	})
+	if err == nil {
+		s.removeContent(ctx, p.TenantID, docs)
+	}
+	return err
 }
 
 func dealFields(d *crm.Deal) map[string]any {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -250,9 +251,10 @@ func (s *CRMService) RestoreDocument(ctx context.Context, p *auth.Principal, id 
 	return d, err
 }
 
-// PurgeDocument deletes a document from the trash for good.
+// PurgeDocument deletes a document from the trash for good, and its content
+// after the commit.
 func (s *CRMService) PurgeDocument(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	return s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
 		d, err := getDocument(ctx, tx, p, documents.del, id, true, true)
 		if err != nil {
 			return err
@@ -264,6 +266,62 @@ func (s *CRMService) PurgeDocument(ctx context.Context, p *auth.Principal, id uu
 		e.Changes = audit.Diff(documentFields(d), nil)
 		return writeAudit(ctx, tx, p.TenantID, e)
 	})
+	if err == nil {
+		s.removeContent(ctx, p.TenantID, []uuid.UUID{id})
+	}
+	return err
+}
+
+// purgeAttachedDocuments deletes the documents attached only to the record
+// that column refers to (which is being purged), auditing each.
+func purgeAttachedDocuments(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta, column string, id uuid.UUID) ([]uuid.UUID, error) {
+	alone := map[string]string{
+		"company_id": "contact_id IS NULL AND deal_id IS NULL",
+		"contact_id": "company_id IS NULL AND deal_id IS NULL",
+		"deal_id":    "company_id IS NULL AND contact_id IS NULL",
+	}[column]
+	rows, err := tx.Query(ctx, `DELETE FROM documents WHERE tenant_id = $1 AND `+column+` = $2 AND `+alone+
+		` RETURNING `+documentColumns, p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	var gone []*crm.Document
+	for rows.Next() {
+		d, err := scanDocument(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		gone = append(gone, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	ids := make([]uuid.UUID, 0, len(gone))
+	for _, d := range gone {
+		e := documentEntry(p, m, "document.purge", d)
+		e.Changes = audit.Diff(documentFields(d), nil)
+		if err := writeAudit(ctx, tx, p.TenantID, e); err != nil {
+			return nil, err
+		}
+		ids = append(ids, d.ID)
+	}
+	return ids, nil
+}
+
+// removeContent removes purged documents' files after their records are
+// gone for good. A failure leaves an orphaned file (logged), never a record
+// whose content is missing.
+func (s *CRMService) removeContent(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID) {
+	if s.Files == nil {
+		return
+	}
+	for _, id := range ids {
+		if err := s.Files.Remove(tenantID, id); err != nil {
+			slog.ErrorContext(ctx, "remove content of purged document", "err", err, "document_id", id)
+		}
+	}
 }
 
 // documentEntry starts an audit entry that names the file, so that the log

@@ -140,18 +140,35 @@ func (rt recordTable) restore(ctx context.Context, tx pgx.Tx, p *auth.Principal,
 // purge deletes a record from the trash for good; detach clears the
 // references other records hold to it first.
 func (rt recordTable) purge(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, m auth.LoginMeta, detach ...string) error {
+	_, err := rt.purgeOwning(ctx, tx, p, id, m, "", detach...)
+	return err
+}
+
+// purgeOwning is purge for a record that documents can be attached to
+// (docColumn names their reference): documents attached to it alone are
+// deleted with it, each with its own audit entry, and their IDs returned so
+// that the caller removes their content after the commit.
+func (rt recordTable) purgeOwning(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, m auth.LoginMeta,
+	docColumn string, detach ...string) ([]uuid.UUID, error) {
 	if err := rt.lockLive(ctx, tx, p, rt.del, id, true); err != nil {
-		return err
+		return nil, err
+	}
+	var docs []uuid.UUID
+	if docColumn != "" {
+		var err error
+		if docs, err = purgeAttachedDocuments(ctx, tx, p, m, docColumn, id); err != nil {
+			return nil, err
+		}
 	}
 	for _, d := range detach {
 		if _, err := tx.Exec(ctx, d, p.TenantID, id); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM `+rt.table+` WHERE tenant_id = $1 AND id = $2`, p.TenantID, id); err != nil {
-		return mapError(err)
+		return nil, mapError(err)
 	}
-	return writeAudit(ctx, tx, p.TenantID, actorEntry(p, m, rt.entity+".purge", rt.entity, id))
+	return docs, writeAudit(ctx, tx, p.TenantID, actorEntry(p, m, rt.entity+".purge", rt.entity, id))
 }
 
 // actorID is the user behind a change, or NULL for the operator's CLI.

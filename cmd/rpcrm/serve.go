@@ -91,10 +91,11 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 	// One gate for API and UI: the login limits count attempts from both.
 	gate := httpserver.NewLoginGate(ratelimit.NewWindow(cfg.LoginLimitIP, time.Minute),
 		ratelimit.NewWindow(cfg.LoginLimitAccount, 15*time.Minute), m, log, 0)
+	files := filestore.New(filepath.Join(cfg.DataDir, "uploads"))
+	crmSvc := &postgres.CRMService{DB: db, Files: files}
 	api := &httpapi.API{
-		Auth: authSvc, Audit: &postgres.AuditService{DB: db}, CRM: &postgres.CRMService{DB: db}, Log: log, Metrics: m,
-		MaxBodyBytes: cfg.MaxBodyBytes, Gate: gate,
-		Files: filestore.New(filepath.Join(cfg.DataDir, "uploads")), MaxUploadBytes: cfg.MaxUploadBytes,
+		Auth: authSvc, Audit: &postgres.AuditService{DB: db}, CRM: crmSvc, Log: log, Metrics: m,
+		MaxBodyBytes: cfg.MaxBodyBytes, Gate: gate, Files: files, MaxUploadBytes: cfg.MaxUploadBytes,
 	}
 	ui := &web.UI{Auth: authSvc, Gate: gate, Log: log, Secure: cfg.CookieSecure, RefreshTTL: cfg.RefreshTokenTTL}
 	srv := &httpserver.Server{
