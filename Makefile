@@ -4,10 +4,26 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/rpcrm
 
-.PHONY: build run test test-short vet fmt bench clean
+.PHONY: build assets run test test-short vet fmt bench clean
 
-build:
+build: assets
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rpcrm
+
+# Front-end libraries (htmx, SortableJS, Chart.js) come from npm with the
+# lockfile; their built files are copied into web/static/vendor/ (not in
+# git), which the binary embeds. Without npm the UI still works, without
+# JavaScript.
+VENDOR := web/static/vendor
+ASSETS := node_modules/htmx.org/dist/htmx.min.js node_modules/sortablejs/Sortable.min.js \
+	node_modules/chart.js/dist/chart.umd.min.js
+
+assets: $(VENDOR)/.stamp
+
+$(VENDOR)/.stamp: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp $(ASSETS) $(VENDOR)/
+	touch $@
 
 # Start everything on the embedded default: private PostgreSQL under ./data,
 # demo tenants mandant1.localhost / mandant2.localhost, demo users.
@@ -16,7 +32,7 @@ run: build
 
 # Every test, against real PostgreSQL (127.0.0.1:5432 if it answers, else a
 # private server started by the tests), with the race detector.
-test: vet
+test: vet assets
 	$(GO) test -race -count=1 -timeout 12m ./...
 
 test-short:
@@ -34,4 +50,4 @@ bench: build
 	$(GO) run ./cmd/rpcrm-bench -bin $(BIN)
 
 clean:
-	rm -rf bin
+	rm -rf bin node_modules $(VENDOR)

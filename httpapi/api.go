@@ -33,17 +33,7 @@ type AuditLog interface {
 }
 
 // CRM is everything the API needs of the CRM records.
-type CRM interface {
-	crm.CompanyService
-	crm.ContactService
-	crm.DocumentService
-	crm.DealService
-	crm.ActivityService
-	crm.TagService
-	crm.CustomFieldService
-	crm.SearchService
-	crm.ImportService
-}
+type CRM = crm.Service
 
 // API holds the dependencies of the JSON API handlers.
 type API struct {

@@ -97,7 +97,8 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 		Auth: authSvc, Audit: &postgres.AuditService{DB: db}, CRM: crmSvc, Log: log, Metrics: m,
 		MaxBodyBytes: cfg.MaxBodyBytes, Gate: gate, Files: files, MaxUploadBytes: cfg.MaxUploadBytes,
 	}
-	ui := &web.UI{Auth: authSvc, Gate: gate, Log: log, Secure: cfg.CookieSecure, RefreshTTL: cfg.RefreshTokenTTL}
+	ui := &web.UI{Auth: authSvc, CRM: crmSvc, Audit: api.Audit, Files: files, MaxUploadBytes: cfg.MaxUploadBytes,
+		Gate: gate, Log: log, Secure: cfg.CookieSecure, RefreshTTL: cfg.RefreshTokenTTL}
 	srv := &httpserver.Server{
 		Log: log, Metrics: m, Tenants: registry, Trust: trust, MetricsAllow: metricsAllow,
 		Ready: func(ctx context.Context) error {

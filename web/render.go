@@ -1,0 +1,347 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/rpcrm/rpcrm"
+	"github.com/rpcrm/rpcrm/auth"
+	"github.com/rpcrm/rpcrm/crm"
+	"github.com/rpcrm/rpcrm/httpserver"
+	"github.com/rpcrm/rpcrm/tenant"
+)
+
+// view is what every page template gets as its dot.
+type view struct {
+	Title  string
+	Lang   string
+	Tenant *tenant.Tenant
+	User   *auth.Principal
+	CSRF   string
+	// Nav names the active main navigation entry ("contacts", "deals", …).
+	Nav   string
+	Flash *flash
+	// Error is a message for the whole form or page; Fields has one
+	// message per form field (shown next to it); Form holds the values the
+	// user submitted, to fill the form again.
+	Error  string
+	Fields map[string]string
+	Form   url.Values
+	// Data is the page's own content.
+	Data any
+	// Scripts lists extra static scripts the page needs (e.g. the chart
+	// library on the dashboard only).
+	Scripts []string
+
+	// Login page.
+	Email string
+	Next  string
+
+	assets *assets
+	loc    *time.Location
+}
+
+// T translates a UI text key into the page's language; args fill %s/%d.
+func (v *view) T(key string, args ...any) string {
+	s := translate(v.Lang, key)
+	if len(args) > 0 {
+		return fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+// Can reports whether the user holds a permission (in any scope).
+func (v *view) Can(perm string) bool {
+	_, ok := v.User.Can(auth.Permission(perm))
+	return ok
+}
+
+// Asset returns the versioned URL of a static file, "" if it is missing.
+func (v *view) Asset(name string) string { return v.assets.url(name) }
+
+// Val returns the submitted value of a form field.
+func (v *view) Val(name string) string { return v.Form.Get(name) }
+
+// Date formats a time, or a YYYY-MM-DD date, as a Swiss date
+// (31.12.2024); times in the tenant's zone.
+func (v *view) Date(t any) string {
+	if d, ok := dateOf(t); ok {
+		return d.Format("02.01.2006")
+	}
+	tm, ok := timeOf(t)
+	if !ok {
+		return ""
+	}
+	return tm.In(v.loc).Format("02.01.2006")
+}
+
+// DateTime formats a time as 31.12.2024 14:05 in the tenant's zone.
+func (v *view) DateTime(t any) string {
+	tm, ok := timeOf(t)
+	if !ok {
+		return ""
+	}
+	return tm.In(v.loc).Format("02.01.2006 15:04")
+}
+
+// InputDate formats a time or date for <input type="date"> (2024-12-31).
+func (v *view) InputDate(t any) string {
+	if d, ok := dateOf(t); ok {
+		return d.Format("2006-01-02")
+	}
+	tm, ok := timeOf(t)
+	if !ok {
+		return ""
+	}
+	return tm.In(v.loc).Format("2006-01-02")
+}
+
+func timeOf(t any) (time.Time, bool) {
+	switch x := t.(type) {
+	case time.Time:
+		return x, !x.IsZero()
+	case *time.Time:
+		if x == nil {
+			return time.Time{}, false
+		}
+		return *x, !x.IsZero()
+	}
+	return time.Time{}, false
+}
+
+// dateOf parses a date-only value (YYYY-MM-DD, as string or *string).
+func dateOf(t any) (time.Time, bool) {
+	var s string
+	switch x := t.(type) {
+	case string:
+		s = x
+	case *string:
+		if x == nil {
+			return time.Time{}, false
+		}
+		s = *x
+	default:
+		return time.Time{}, false
+	}
+	d, err := time.Parse("2006-01-02", s)
+	return d, err == nil
+}
+
+// funcs are the template functions; formats are Swiss whatever the language.
+var funcs = template.FuncMap{
+	"money": money,
+	"phone": crm.FormatPhone,
+	"num":   groupThousands,
+	"deref": func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	},
+	"join": strings.Join,
+	// dict builds a map for passing several values to a partial.
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, errors.New("dict: odd number of arguments")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, errors.New("dict: key is not a string")
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
+}
+
+// money formats an exact decimal amount the Swiss way: 1'234.50 CHF.
+// amount may be a string, *string or crm.MoneyAmount.
+func money(amount any, currency ...string) string {
+	var s, cur string
+	switch a := amount.(type) {
+	case string:
+		s = a
+	case *string:
+		if a == nil {
+			return ""
+		}
+		s = *a
+	case crm.MoneyAmount:
+		s, cur = a.Amount, a.Currency
+	default:
+		return ""
+	}
+	if len(currency) > 0 && currency[0] != "" {
+		cur = currency[0]
+	}
+	if s == "" {
+		return ""
+	}
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	out := groupThousands(whole) + "." + frac
+	if neg {
+		out = "-" + out
+	}
+	if cur != "" {
+		out += " " + cur
+	}
+	return out
+}
+
+// groupThousands puts Swiss thousands separators into a digit string
+// (1234567 → 1'234'567); it takes ints too.
+func groupThousands(n any) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte('\'')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// parsePages parses every page under templates/pages with the layout and
+// the partials. A template that does not parse is a build defect: panic.
+func parsePages() map[string]*template.Template {
+	pages := map[string]*template.Template{}
+	names, err := fs.Glob(templateFiles, "templates/pages/*.html")
+	if err != nil || len(names) == 0 {
+		panic("web: no page templates")
+	}
+	for _, file := range names {
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		t := template.New(name).Funcs(funcs)
+		t = template.Must(t.ParseFS(templateFiles, "templates/layout.html", "templates/partials/*.html", file))
+		pages[name] = t
+	}
+	return pages
+}
+
+func (u *UI) newView(w http.ResponseWriter, r *http.Request, p *auth.Principal, title string) *view {
+	t := httpserver.Tenant(r.Context())
+	locale := t.Locale
+	if p != nil && p.Locale != "" {
+		locale = p.Locale
+	}
+	v := &view{Lang: lang(locale), Tenant: t, User: p, CSRF: u.csrfToken(w, r), Fields: map[string]string{},
+		Form: url.Values{}, assets: u.assets, loc: t.Location()}
+	if p != nil {
+		v.Flash = u.takeFlash(w, r)
+	}
+	v.Title = v.T(title)
+	return v
+}
+
+// render writes a whole page, or only its "content" block when htmx asks
+// for a fragment with HX-Target "main" (navigation without a reload).
+func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
+	block := "layout"
+	if r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Target") == "main" {
+		block = "main-fragment"
+	}
+	u.renderBlock(w, r, status, page, block, v)
+}
+
+// renderBlock writes one named template of a page (for htmx fragments).
+func (u *UI) renderBlock(w http.ResponseWriter, r *http.Request, status int, page, block string, v any) {
+	t, ok := u.pages[page]
+	if !ok {
+		u.Log.ErrorContext(r.Context(), "render: no such page", "page", page)
+		http.Error(w, "Interner Fehler", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, v); err != nil {
+		u.Log.ErrorContext(r.Context(), "render page", "page", page, "block", block, "err", err)
+		http.Error(w, "Interner Fehler", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Vary", "HX-Request, HX-Target")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes()) //nolint:errcheck
+}
+
+// errorPage shows a message (a text key) with a status: not found,
+// forbidden, too large, internal.
+func (u *UI) errorPage(w http.ResponseWriter, r *http.Request, p *auth.Principal, status int, key string) {
+	v := u.newView(w, r, p, "error.title")
+	v.Error = v.T(key)
+	u.render(w, r, status, "error", v)
+}
+
+// fail shows the page for an error of a service: not found (also for
+// other tenants' and other owners' records), forbidden, or internal
+// (logged, never shown). Field errors belong next to their fields; use
+// formErrors for them.
+func (u *UI) fail(w http.ResponseWriter, r *http.Request, p *auth.Principal, err error) {
+	switch rpcrm.ErrorCode(err) {
+	case rpcrm.ENOTFOUND:
+		u.errorPage(w, r, p, http.StatusNotFound, "error.not_found")
+	case rpcrm.EFORBIDDEN:
+		u.errorPage(w, r, p, http.StatusForbidden, "error.forbidden")
+	case rpcrm.EPRECONDITION:
+		u.errorPage(w, r, p, http.StatusPreconditionFailed, "error.stale")
+	case rpcrm.EINVALID, rpcrm.ECONFLICT:
+		v := u.newView(w, r, p, "error.title")
+		v.Error = rpcrm.ErrorMessage(err)
+		u.render(w, r, http.StatusUnprocessableEntity, "error", v)
+	default:
+		u.Log.ErrorContext(r.Context(), "web", "err", err, "path", r.URL.Path)
+		u.errorPage(w, r, p, http.StatusInternalServerError, "error.internal")
+	}
+}
+
+// formErrors puts a service's validation error into the view: the field
+// messages next to their fields and the general message on top. It reports
+// false for errors that are not about the input (the caller then fails).
+func formErrors(v *view, err error) bool {
+	var e *rpcrm.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case rpcrm.EINVALID, rpcrm.ECONFLICT:
+		for f, m := range e.Fields {
+			v.Fields[f] = m
+		}
+		v.Error = e.Message
+		if v.Error == "" || len(e.Fields) > 0 {
+			v.Error = v.T("form.invalid")
+		}
+		return true
+	case rpcrm.EPRECONDITION:
+		v.Error = v.T("error.stale")
+		return true
+	}
+	return false
+}
+
+// redirect answers a successful form post: a 303 to the next page, which
+// htmx follows as well.
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

@@ -1,0 +1,34 @@
+// RP CRM web UI: the little JavaScript of our own. Everything works without
+// it; this file only adds keyboard shortcuts and hands the CSRF token to htmx.
+(function () {
+  "use strict";
+
+  // "/" focuses the search field in the header, unless the user is typing.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey) return;
+    var t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    var q = document.getElementById("q");
+    if (q) {
+      e.preventDefault();
+      q.focus();
+      q.select();
+    }
+  });
+
+  // htmx requests carry the CSRF token as a header (forms also have it as a
+  // field, which keeps them working without JavaScript).
+  document.addEventListener("htmx:configRequest", function (e) {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    if (m) e.detail.headers["X-CSRF-Token"] = m.content;
+  });
+
+  // After htmx swapped in a new page, move the focus to the main content so
+  // that screen readers announce it, as after a full page load.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.detail.boosted && e.detail.requestConfig && e.detail.requestConfig.verb === "get") {
+      var main = document.getElementById("main");
+      if (main) main.focus({ preventScroll: true });
+    }
+  });
+})();
