@@ -72,36 +72,22 @@ func (v *view) Val(name string) string { return v.Form.Get(name) }
 
 // Date formats a time, or a YYYY-MM-DD date, as a Swiss date
 // (31.12.2024); times in the tenant's zone.
-func (v *view) Date(t any) string {
-	if d, ok := dateOf(t); ok {
-		return d.Format("02.01.2006")
-	}
-	tm, ok := timeOf(t)
-	if !ok {
-		return ""
-	}
-	return tm.In(v.loc).Format("02.01.2006")
-}
+func (v *view) Date(t any) string { return v.format(t, "02.01.2006") }
 
 // DateTime formats a time as 31.12.2024 14:05 in the tenant's zone.
-func (v *view) DateTime(t any) string {
-	tm, ok := timeOf(t)
-	if !ok {
-		return ""
-	}
-	return tm.In(v.loc).Format("02.01.2006 15:04")
-}
+func (v *view) DateTime(t any) string { return v.format(t, "02.01.2006 15:04") }
 
 // InputDate formats a time or date for <input type="date"> (2024-12-31).
-func (v *view) InputDate(t any) string {
+func (v *view) InputDate(t any) string { return v.format(t, "2006-01-02") }
+
+func (v *view) format(t any, layout string) string {
 	if d, ok := dateOf(t); ok {
-		return d.Format("2006-01-02")
+		return d.Format(layout)
 	}
-	tm, ok := timeOf(t)
-	if !ok {
-		return ""
+	if tm, ok := timeOf(t); ok {
+		return tm.In(v.loc).Format(layout)
 	}
-	return tm.In(v.loc).Format("2006-01-02")
+	return ""
 }
 
 func timeOf(t any) (time.Time, bool) {
