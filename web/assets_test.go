@@ -41,3 +41,18 @@ func TestAssetsBudget(t *testing.T) {
 		t.Errorf("JavaScript and CSS shipped: %d bytes compressed, budget 150000", total)
 	}
 }
+
+// TestTextsComplete checks that every German UI text has an English one and
+// the other way round.
+func TestTextsComplete(t *testing.T) {
+	for k := range texts["de"] {
+		if _, ok := texts["en"][k]; !ok {
+			t.Errorf("no English text for %q", k)
+		}
+	}
+	for k := range texts["en"] {
+		if _, ok := texts["de"][k]; !ok {
+			t.Errorf("no German text for %q", k)
+		}
+	}
+}

@@ -94,6 +94,20 @@ var texts = map[string]map[string]string{
 	},
 }
 
+// addTexts merges an area's UI strings into texts; each area of the UI
+// (contacts, deals, settings, …) keeps its strings next to its handlers and
+// calls this from an init function. A key defined twice is a defect.
+func addTexts(de, en map[string]string) {
+	for l, m := range map[string]map[string]string{"de": de, "en": en} {
+		for k, v := range m {
+			if _, dup := texts[l][k]; dup {
+				panic("web: UI text defined twice: " + l + " " + k)
+			}
+			texts[l][k] = v
+		}
+	}
+}
+
 // lang maps a locale (de-CH, en-GB, …) to the language of its texts.
 func lang(locale string) string {
 	l, _, _ := strings.Cut(locale, "-")
