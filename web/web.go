@@ -78,6 +78,9 @@ func public(pattern string, h http.HandlerFunc) route { return route{pattern: pa
 func (u *UI) routes() []route {
 	rs := []route{
 		public("GET /static/", u.assets.ServeHTTP),
+		public("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, u.assets.url("favicon.svg"), http.StatusMovedPermanently)
+		}),
 		public("GET /login", u.loginPage),
 		public("POST /login", u.loginSubmit),
 		page("POST /logout", "", u.logout),
