@@ -50,7 +50,7 @@ type state struct {
 	tables   map[string]string // table → "rows:N md5:…"
 	rls      map[string]string // table → "enabled/forced"
 	policies []string
-	grants   []string // the application role's table privileges
+	grants   []string          // the application role's table privileges
 	docs     map[string]string // uploads path → SHA-256
 }
 
