@@ -132,7 +132,7 @@ CREATE TEMP TABLE anon_text (i int PRIMARY KEY, body text) ON COMMIT DROP;
 }
 
 // anonFunctions: pick(id, n) is a stable index in [0, n) from a row's id;
-// text(t, id) keeps ” and replaces anything else; json(j) keeps keys,
+// text(t, id) keeps an empty text and replaces any other; json(j) keeps keys,
 // numbers, booleans, nulls, UUIDs, dates and short codes and replaces every
 // other string; uid(n) is the n-th valid Swiss UID of a fixed series.
 const anonFunctions = `

@@ -26,6 +26,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rpcrm/rpcrm/postgres"
 )
 
 // ManifestFormat is the version of the manifest layout.
@@ -140,16 +142,25 @@ func run(ctx context.Context, o Options, start time.Time) (*Result, error) {
 	defer unlock()
 	removePartials(o.Dir, o.Env)
 
-	stamp := start.Format(stampLayout)
-	m := &Manifest{Format: ManifestFormat, Env: o.Env, CreatedAt: start, RPCRMVersion: o.Version}
-	dbFile := filepath.Join(o.Dir, o.Env+"_db_"+stamp+".dump")
-	upFile := filepath.Join(o.Dir, o.Env+"_uploads_"+stamp+".tar.gz")
-	manifestFile := filepath.Join(o.Dir, o.Env+"_manifest_"+stamp+".json")
-	for _, p := range []string{dbFile, upFile, manifestFile} {
-		if _, err := os.Lstat(p); err == nil {
-			return nil, fmt.Errorf("backup %s exists already: one backup per second at most", filepath.Base(p))
+	// File names carry the second; a run right after another waits for
+	// the next one rather than overwrite.
+	var dbFile, upFile, manifestFile string
+	for {
+		stamp := start.Format(stampLayout)
+		dbFile = filepath.Join(o.Dir, o.Env+"_db_"+stamp+".dump")
+		upFile = filepath.Join(o.Dir, o.Env+"_uploads_"+stamp+".tar.gz")
+		manifestFile = filepath.Join(o.Dir, o.Env+"_manifest_"+stamp+".json")
+		if !anyExists(dbFile, upFile, manifestFile) {
+			break
 		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(start.Add(time.Second).Sub(o.Now().UTC())):
+		}
+		start = start.Add(time.Second)
 	}
+	m := &Manifest{Format: ManifestFormat, Env: o.Env, CreatedAt: start, RPCRMVersion: o.Version}
 	committed := []string{}
 	ok := false
 	defer func() {
@@ -219,6 +230,9 @@ func dumpDatabase(ctx context.Context, o Options, m *Manifest, final string) err
 	dbname, env, err := libpqConn(o.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("RPCRM_BACKUP_DATABASE_URL: %w", err)
+	}
+	if err := postgres.CheckBackupRole(ctx, o.DatabaseURL); err != nil {
+		return err
 	}
 	conn, err := pgx.Connect(ctx, o.DatabaseURL)
 	if err != nil {
@@ -357,6 +371,15 @@ func applyRetention(dir, env string, now time.Time, retention time.Duration) ([]
 		deleted = append(deleted, e.Name())
 	}
 	return deleted, errors.Join(errs...)
+}
+
+func anyExists(paths ...string) bool {
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // removePartials deletes temporary files an interrupted run of env left.

@@ -114,7 +114,6 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 			latest, m.SchemaVersion, m.RPCRMVersion)
 	}
 	dir := filepath.Dir(o.Manifest)
-	fmt.Fprintln(o.Log, "restore: verifying checksums")
 	if err := Verify(dir, m); err != nil {
 		return nil, refuse("%v", err)
 	}

@@ -485,7 +485,7 @@ func (l *loader) retention(name string, lo, hi time.Duration) time.Duration {
 		return 0
 	}
 	v, src := l.value(name)
-	d, ok := parseRetention(v)
+	d, ok := ParseRetention(v)
 	if !ok {
 		l.fail(name, src, strconv.Quote(v)+" is not a number of days (e.g. 7d) or a duration (e.g. 168h)")
 		return 0
@@ -497,8 +497,8 @@ func (l *loader) retention(name string, lo, hi time.Duration) time.Duration {
 	return d
 }
 
-// parseRetention accepts "7d" (whole days) or a Go duration ("36h").
-func parseRetention(v string) (time.Duration, bool) {
+// ParseRetention accepts "7d" (whole days) or a Go duration ("36h").
+func ParseRetention(v string) (time.Duration, bool) {
 	if days, ok := strings.CutSuffix(strings.ToLower(v), "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n < 0 {
