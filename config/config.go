@@ -64,6 +64,12 @@ type Config struct {
 	ReadTimeout       time.Duration // RPCRM_READ_TIMEOUT
 	WriteTimeout      time.Duration // RPCRM_WRITE_TIMEOUT
 	IdleTimeout       time.Duration // RPCRM_IDLE_TIMEOUT
+	// BackupDir (RPCRM_BACKUP_DIR) is as configured; "" means
+	// DataDir/backups, which BackupDirectory resolves.
+	BackupDir         string
+	BackupRetention   time.Duration // RPCRM_BACKUP_RETENTION
+	BackupDatabaseURL string        // RPCRM_BACKUP_DATABASE_URL: the backup role's connection (BYPASSRLS, read-only)
+	BackupHook        string        // RPCRM_BACKUP_HOOK: shell command run with the manifest path after a backup
 }
 
 // Options says where Load reads from. The zero value reads the process
@@ -176,6 +182,10 @@ func Load(o Options) (*Config, error) {
 	c.ReadTimeout = l.duration(envReadTimeout, time.Second, time.Hour)
 	c.WriteTimeout = l.duration(envWriteTimeout, time.Second, time.Hour)
 	c.IdleTimeout = l.duration(envIdleTimeout, time.Second, time.Hour)
+	c.BackupDir, _ = l.value(envBackupDir)
+	c.BackupRetention = l.retention(envBackupRetention, time.Hour, 3650*24*time.Hour)
+	c.BackupDatabaseURL = l.postgres(envBackupDatabaseURL)
+	c.BackupHook, _ = l.value(envBackupHook)
 
 	if l.err != nil {
 		return nil, l.err
@@ -452,5 +462,58 @@ func (c *Config) Redacted() map[string]string {
 		envReadTimeout:       formatDuration(c.ReadTimeout),
 		envWriteTimeout:      formatDuration(c.WriteTimeout),
 		envIdleTimeout:       formatDuration(c.IdleTimeout),
+		envBackupDir:         c.BackupDir,
+		envBackupRetention:   formatRetention(c.BackupRetention),
+		envBackupDatabaseURL: redactPostgres(c.BackupDatabaseURL),
+		envBackupHook:        c.BackupHook,
 	}
+}
+
+// BackupDirectory is where `rpcrm backup` writes: RPCRM_BACKUP_DIR, or
+// RPCRM_DATA_DIR/backups when that is unset.
+func (c *Config) BackupDirectory() string {
+	if c.BackupDir != "" {
+		return c.BackupDir
+	}
+	return filepath.Join(c.DataDir, "backups")
+}
+
+// retention reads a duration that may also be given in whole days ("7d"),
+// since backup retention is naturally counted in days.
+func (l *loader) retention(name string, lo, hi time.Duration) time.Duration {
+	if l.err != nil {
+		return 0
+	}
+	v, src := l.value(name)
+	d, ok := ParseRetention(v)
+	if !ok {
+		l.fail(name, src, strconv.Quote(v)+" is not a number of days (e.g. 7d) or a duration (e.g. 168h)")
+		return 0
+	}
+	if d < lo || d > hi {
+		l.fail(name, src, fmt.Sprintf("%s is out of range (%s to %s)", formatRetention(d), formatRetention(lo), formatRetention(hi)))
+		return 0
+	}
+	return d
+}
+
+// ParseRetention accepts "7d" (whole days) or a Go duration ("36h").
+func ParseRetention(v string) (time.Duration, bool) {
+	if days, ok := strings.CutSuffix(strings.ToLower(v), "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, false
+		}
+		return time.Duration(n) * 24 * time.Hour, true
+	}
+	d, err := time.ParseDuration(v)
+	return d, err == nil
+}
+
+// formatRetention writes whole days as "7d" and anything else as a duration.
+func formatRetention(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return formatDuration(d)
 }

@@ -89,6 +89,7 @@ func TestDefaults(t *testing.T) {
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		BackupRetention:   7 * 24 * time.Hour,
 	}
 	tests := []struct {
 		env    string // RPCRM_ENV; "" leaves it unset
@@ -171,7 +172,8 @@ func TestSettingsOrderMatchesConfig(t *testing.T) {
 		"RPCRM_TRUSTED_PROXIES", "RPCRM_METRICS_ALLOW", "RPCRM_JWT_SECRET", "RPCRM_ACCESS_TOKEN_TTL",
 		"RPCRM_REFRESH_TOKEN_TTL", "RPCRM_COOKIE_SECURE", "RPCRM_MIGRATE_ON_START", "RPCRM_MAX_BODY_BYTES",
 		"RPCRM_MAX_UPLOAD_BYTES", "RPCRM_DB_MAX_CONNS", "RPCRM_LOGIN_LIMIT_IP", "RPCRM_LOGIN_LIMIT_ACCOUNT", "RPCRM_SHUTDOWN_TIMEOUT",
-		"RPCRM_READ_TIMEOUT", "RPCRM_WRITE_TIMEOUT", "RPCRM_IDLE_TIMEOUT"}
+		"RPCRM_READ_TIMEOUT", "RPCRM_WRITE_TIMEOUT", "RPCRM_IDLE_TIMEOUT",
+		"RPCRM_BACKUP_DIR", "RPCRM_BACKUP_RETENTION", "RPCRM_BACKUP_DATABASE_URL", "RPCRM_BACKUP_HOOK"}
 	var got []string
 	for _, s := range Settings() {
 		got = append(got, s.Name)
@@ -234,6 +236,12 @@ func TestValidValues(t *testing.T) {
 		{"RPCRM_READ_TIMEOUT", "1s", "1s"},
 		{"RPCRM_WRITE_TIMEOUT", "1h", "1h"},
 		{"RPCRM_IDLE_TIMEOUT", "90s", "1m30s"},
+		{"RPCRM_BACKUP_DIR", "/opt/rp-crm/backups", "/opt/rp-crm/backups"},
+		{"RPCRM_BACKUP_RETENTION", "14d", "14d"},
+		{"RPCRM_BACKUP_RETENTION", "168h", "7d"},
+		{"RPCRM_BACKUP_RETENTION", "36h", "36h"},
+		{"RPCRM_BACKUP_DATABASE_URL", "postgres://rp_crm_prod_backup:bpw@h/rp_crm_prod", "postgres://rp_crm_prod_backup:xxxxx@h/rp_crm_prod"},
+		{"RPCRM_BACKUP_HOOK", "rclone copy --immutable", "rclone copy --immutable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -299,6 +307,10 @@ func TestInvalidValues(t *testing.T) {
 		{"RPCRM_READ_TIMEOUT", "0s", "out of range (1s to 1h)"},
 		{"RPCRM_WRITE_TIMEOUT", "2h", "out of range"},
 		{"RPCRM_IDLE_TIMEOUT", "forever", "is not a duration"},
+		{"RPCRM_BACKUP_RETENTION", "7", "is not a number of days (e.g. 7d) or a duration"},
+		{"RPCRM_BACKUP_RETENTION", "30m", "out of range (1h to 3650d)"},
+		{"RPCRM_BACKUP_RETENTION", "-1d", "is not a number of days"},
+		{"RPCRM_BACKUP_DATABASE_URL", "postgres://h/db", "has no user name"},
 		{"RPCRM_LISTEN", "a\nb", `"a\nb"`}, // escaped, so the message stays one line
 	}
 	for _, tt := range tests {

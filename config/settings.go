@@ -82,6 +82,14 @@ func Settings() []Setting {
 			Description: "Longest time to write a response, 1s to 1h."},
 		{Name: envIdleTimeout, Default: "2m",
 			Description: "How long an idle keep-alive connection stays open, 1s to 1h."},
+		{Name: envBackupDir,
+			Description: "Directory `rpcrm backup` writes to and `rpcrm restore` reads from. Defaults to RPCRM_DATA_DIR/backups."},
+		{Name: envBackupRetention, Default: "7d",
+			Description: "How long backups are kept: whole days (7d) or a duration (36h), 1h to 3650d."},
+		{Name: envBackupDatabaseURL,
+			Description: "PostgreSQL connection of the backup role (BYPASSRLS, read-only), which `rpcrm backup` dumps with. Required by `rpcrm backup`."},
+		{Name: envBackupHook,
+			Description: "Shell command run after a successful backup with the manifest path as its argument (off-site copy); its failure fails the backup."},
 	}
 }
 
@@ -113,6 +121,10 @@ const (
 	envReadTimeout       = "RPCRM_READ_TIMEOUT"
 	envWriteTimeout      = "RPCRM_WRITE_TIMEOUT"
 	envIdleTimeout       = "RPCRM_IDLE_TIMEOUT"
+	envBackupDir         = "RPCRM_BACKUP_DIR"
+	envBackupRetention   = "RPCRM_BACKUP_RETENTION"
+	envBackupDatabaseURL = "RPCRM_BACKUP_DATABASE_URL"
+	envBackupHook        = "RPCRM_BACKUP_HOOK"
 )
 
 // prefix marks the variables this program owns. Any other name with it is a

@@ -46,6 +46,8 @@ func commands() []command {
 		{"users", "create, list, disable users or set a password", runUsers},
 		{"seed", "fill a tenant with deterministic Swiss demo data (not in prod)", runSeed},
 		{"version", "print the version", runVersion},
+		{"backup", "back up the database and documents (daily timer), or --init-role", runBackup},
+		{"restore", "restore a backup into an empty database and data directory", runRestore},
 	}
 }
 

@@ -1,0 +1,4 @@
+package backup
+
+// ToolPath exposes toolPath to the tests.
+var ToolPath = toolPath
