@@ -27,10 +27,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rpcrm/rpcrm/config"
 )
 
 // nginxDomain is the domain the test renders the configuration for: the
@@ -413,6 +416,21 @@ func TestE2ENginxConfigValid(t *testing.T) {
 		if !strings.Contains(string(data), nginxDomain) || strings.Contains(string(data), "@DOMAIN") {
 			t.Errorf("%s is not rendered for %s", f, nginxDomain)
 		}
+	}
+	// nginx lets through exactly the largest body the application takes:
+	// its default upload limit plus the 64 KiB of multipart framing.
+	for _, st := range config.Settings() {
+		if st.Name == "RPCRM_MAX_UPLOAD_BYTES" && st.Default != strconv.Itoa(nginxUploadLimit) {
+			t.Errorf("RPCRM_MAX_UPLOAD_BYTES defaults to %s, the test (and docs/nginx.md) to %d", st.Default, nginxUploadLimit)
+		}
+	}
+	app, err := os.ReadFile(filepath.Join(e.dir, "snippets", "rpcrm-app.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("client_max_body_size %dk;", (nginxUploadLimit+64<<10)>>10)
+	if !strings.Contains(string(app), "\n"+want+"\n") {
+		t.Errorf("snippets/rpcrm-app.conf does not set %q", want)
 	}
 	// A bad domain is refused before anything is written.
 	out, err := exec.Command("bash", repoPath(t, "deploy/nginx/render.sh"), "evil.ch;}", t.TempDir()).CombinedOutput()
@@ -862,4 +880,64 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// TestMarketingPages checks the static pages nginx serves on the apex and
+// for its own errors: no inline script or style (the CSP forbids both), a
+// language, a viewport and a title on every page, a label for every input,
+// and every local link, image and stylesheet present.
+func TestMarketingPages(t *testing.T) {
+	t.Parallel()
+	root := repoPath(t, "marketing")
+	forbidden := regexp.MustCompile(`(?i)<script|<style|\sstyle=|\son[a-z]+=|javascript:`)
+	local := regexp.MustCompile(`(?:href|src|action)="(/[^"]*)"`)
+	inputID := regexp.MustCompile(`<input id="([^"]+)"`)
+	formRoutes := map[string]bool{"/anmelden": true, "/en/login": true} // nginx answers these
+	pages := 0
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".html") {
+			return err
+		}
+		pages++
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		page, rel := string(data), strings.TrimPrefix(path, root)
+		if m := forbidden.FindString(page); m != "" {
+			t.Errorf("%s: %q — no inline script or style", rel, m)
+		}
+		for _, want := range []string{`<html lang="`, `<meta name="viewport"`, `<title>`, `<meta charset="utf-8">`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("%s: no %s", rel, want)
+			}
+		}
+		for _, m := range inputID.FindAllStringSubmatch(page, -1) {
+			if !strings.Contains(page, `<label for="`+m[1]+`"`) {
+				t.Errorf("%s: input %s has no label", rel, m[1])
+			}
+		}
+		for _, m := range local.FindAllStringSubmatch(page, -1) {
+			target := m[1]
+			if formRoutes[target] {
+				continue
+			}
+			if rest, ok := strings.CutPrefix(target, "/_rpcrm/"); ok { // alias of marketing/fehler/ on the app hosts
+				target = "/fehler/" + rest
+			}
+			if strings.HasSuffix(target, "/") {
+				target += "index.html"
+			}
+			if _, err := os.Stat(filepath.Join(root, target)); err != nil {
+				t.Errorf("%s: %s does not exist", rel, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pages < 8 {
+		t.Errorf("found %d pages under marketing/, want at least 8", pages)
+	}
 }
