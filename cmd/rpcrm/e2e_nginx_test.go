@@ -798,6 +798,71 @@ func TestE2ENginx(t *testing.T) {
 			t.Errorf("error page stylesheet: %d", r.StatusCode)
 		}
 	})
+
+	t.Run("websocket upgrade", func(t *testing.T) {
+		// The application has no WebSocket yet; a stand-in takes the dev
+		// app's port (free since the previous part) and echoes after a 101.
+		_, ip := newClient()
+		seen := edgeUpgradeEcho(t, addrs["dev"])
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+		conn, err := tls.DialWithDialer(d, "tcp", e.httpsAddr, &tls.Config{RootCAs: e.roots,
+			ServerName: "dev." + nginxDomain, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: dev.%s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", nginxDomain)
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade through nginx: %v %v", resp, err)
+		}
+		// Both directions work, also after a quiet moment.
+		for _, msg := range []string{"hallo\n", "noch da?\n"} {
+			if _, err := io.WriteString(conn, msg); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := br.ReadString('\n'); err != nil || got != msg {
+				t.Fatalf("echo through the upgraded connection: %q %v", got, err)
+			}
+			time.Sleep(1500 * time.Millisecond)
+		}
+		h := <-seen
+		if h.Get("Upgrade") != "websocket" || !strings.EqualFold(h.Get("Connection"), "upgrade") || h.Get("X-Forwarded-Proto") != "https" {
+			t.Errorf("the app saw Upgrade %q, Connection %q, X-Forwarded-Proto %q", h.Get("Upgrade"), h.Get("Connection"), h.Get("X-Forwarded-Proto"))
+		}
+	})
+}
+
+// edgeUpgradeEcho listens on addr, answers the first request with 101
+// Switching Protocols and then echoes everything; the request's headers
+// are sent on the returned channel.
+func edgeUpgradeEcho(t *testing.T, addr string) <-chan http.Header {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	seen := make(chan http.Header, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		br := bufio.NewReader(conn)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		seen <- req.Header
+		_, _ = io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		_, _ = io.Copy(conn, br)
+	}()
+	return seen
 }
 
 // edgeLogin logs in through nginx and returns the access token.
