@@ -61,8 +61,8 @@ func nginxBinary(t *testing.T) string {
 	return ""
 }
 
-// repoPath returns an absolute path inside the repository (the test runs in cmd/rpcrm).
-func repoPath(t *testing.T, rel string) string {
+// edgeRepoPath returns an absolute path inside the repository (the test runs in cmd/rpcrm).
+func edgeRepoPath(t *testing.T, rel string) string {
 	t.Helper()
 	p, err := filepath.Abs(filepath.Join("..", "..", rel))
 	if err != nil {
@@ -75,20 +75,19 @@ func repoPath(t *testing.T, rel string) string {
 // out like /etc/nginx (nginx.conf, sites-available/, snippets/), with the
 // test's certificate, logs and ACME web root next to it.
 type edgeSite struct {
-	t          *testing.T
-	nginx      string
-	dir        string
-	httpAddr   string // 127.0.0.1:port in place of port 80
-	httpsAddr  string // 127.0.0.1:port in place of port 443
-	roots      *x509.CertPool
-	acmeRoot   string
-	upstreams  map[string]string // "5000" etc. → the test's listen address
-	marketing  string
-	cmd        *exec.Cmd
-	exited     chan struct{}
-	stderr     syncBuffer
-	errorLog   string
-	accessLogs string
+	t         *testing.T
+	nginx     string
+	dir       string
+	httpAddr  string // 127.0.0.1:port in place of port 80
+	httpsAddr string // 127.0.0.1:port in place of port 443
+	roots     *x509.CertPool
+	acmeRoot  string
+	marketing string
+	cmd       *exec.Cmd
+	exited    chan struct{}
+	stderr    syncBuffer
+	errorLog  string
+	accessLog string
 }
 
 // newEdgeSite renders deploy/nginx with render.sh, then points the parts
@@ -98,7 +97,7 @@ type edgeSite struct {
 func newEdgeSite(t *testing.T, upstreams map[string]string) *edgeSite {
 	t.Helper()
 	e := &edgeSite{t: t, nginx: nginxBinary(t), dir: t.TempDir(), httpAddr: freeAddr(t), httpsAddr: freeAddr(t),
-		upstreams: upstreams, marketing: repoPath(t, "marketing")}
+		marketing: edgeRepoPath(t, "marketing")}
 	for _, d := range []string{"certs", "logs", "tmp", "acme/.well-known/acme-challenge"} {
 		if err := os.MkdirAll(filepath.Join(e.dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -106,9 +105,9 @@ func newEdgeSite(t *testing.T, upstreams map[string]string) *edgeSite {
 	}
 	e.acmeRoot = filepath.Join(e.dir, "acme")
 	e.errorLog = filepath.Join(e.dir, "logs", "error.log")
-	e.roots = writeTestCertificate(t, filepath.Join(e.dir, "certs"), nginxDomain, "*."+nginxDomain)
+	e.roots = edgeCertificate(t, filepath.Join(e.dir, "certs"), nginxDomain, "*."+nginxDomain)
 
-	render := exec.Command("bash", repoPath(t, "deploy/nginx/render.sh"), nginxDomain, e.dir)
+	render := exec.Command("bash", edgeRepoPath(t, "deploy/nginx/render.sh"), nginxDomain, e.dir)
 	if out, err := render.CombinedOutput(); err != nil {
 		t.Fatalf("render.sh: %v\n%s", err, out)
 	}
@@ -152,7 +151,7 @@ func newEdgeSite(t *testing.T, upstreams map[string]string) *edgeSite {
 		s = regexp.MustCompile(`(?m)^\s*listen \[::\]:.*\n`).ReplaceAllString(s, "")
 		writeFile(t, path, s)
 	}
-	e.accessLogs = filepath.Join(e.dir, "logs", "rpcrm.access.log")
+	e.accessLog = filepath.Join(e.dir, "logs", "rpcrm.access.log")
 	return e
 }
 
@@ -301,8 +300,8 @@ type edgeResponse struct {
 	body string
 }
 
-// do sends one request; header holds extra headers, body may be nil.
-func do(t *testing.T, c *http.Client, method, url string, header http.Header, body io.Reader) (*edgeResponse, error) {
+// edgeDo sends one request; header holds extra headers, body may be nil.
+func edgeDo(t *testing.T, c *http.Client, method, url string, header http.Header, body io.Reader) (*edgeResponse, error) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
@@ -326,20 +325,20 @@ func do(t *testing.T, c *http.Client, method, url string, header http.Header, bo
 	return &edgeResponse{Response: resp, body: string(data)}, nil
 }
 
-// mustDo is do that fails the test on a transport error.
-func mustDo(t *testing.T, c *http.Client, method, url string, header http.Header, body io.Reader) *edgeResponse {
+// edgeMustDo is edgeDo that fails the test on a transport error.
+func edgeMustDo(t *testing.T, c *http.Client, method, url string, header http.Header, body io.Reader) *edgeResponse {
 	t.Helper()
-	r, err := do(t, c, method, url, header, body)
+	r, err := edgeDo(t, c, method, url, header, body)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	return r
 }
 
-// writeTestCertificate writes fullchain.pem and privkey.pem (as certbot
+// edgeCertificate writes fullchain.pem and privkey.pem (as certbot
 // names them) for a self-signed certificate for names, and returns a pool
 // that trusts it.
-func writeTestCertificate(t *testing.T, dir string, names ...string) *x509.CertPool {
+func edgeCertificate(t *testing.T, dir string, names ...string) *x509.CertPool {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -390,7 +389,8 @@ func edgeTenants(idHost ...string) string {
 	return b.String()
 }
 
-// nginxShipped are the files render.sh writes; every one must pass nginx -t.
+// TestE2ENginxConfigValid runs nginx -t on every file render.sh writes, in
+// each stage of the installation, and checks what render.sh refuses.
 func TestE2ENginxConfigValid(t *testing.T) {
 	t.Parallel()
 	e := newEdgeSite(t, map[string]string{"5000": "127.0.0.1:5000", "5100": "127.0.0.1:5100", "5200": "127.0.0.1:5200"})
@@ -400,7 +400,7 @@ func TestE2ENginxConfigValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.check(e.mainConf("http-only.conf", "rpcrm-http.conf"))
-	e.roots = writeTestCertificate(t, filepath.Join(e.dir, "certs"), nginxDomain, "*."+nginxDomain)
+	e.roots = edgeCertificate(t, filepath.Join(e.dir, "certs"), nginxDomain, "*."+nginxDomain)
 	e.check(e.mainConf("full.conf", "rpcrm-http.conf", "rpcrm.conf"))
 	if conf := e.debianConf(); conf != "" {
 		e.check(conf)
@@ -433,7 +433,7 @@ func TestE2ENginxConfigValid(t *testing.T) {
 		t.Errorf("snippets/rpcrm-app.conf does not set %q", want)
 	}
 	// A bad domain is refused before anything is written.
-	out, err := exec.Command("bash", repoPath(t, "deploy/nginx/render.sh"), "evil.ch;}", t.TempDir()).CombinedOutput()
+	out, err := exec.Command("bash", edgeRepoPath(t, "deploy/nginx/render.sh"), "evil.ch;}", t.TempDir()).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "is not a lower-case domain name") {
 		t.Errorf("render.sh with a bad domain: %v %s", err, out)
 	}
@@ -488,14 +488,14 @@ func TestE2ENginx(t *testing.T) {
 		// Unauthenticated /api/v1/me: 401 where the answering app knows the
 		// host, its neutral 404 where not. Each app knows only its own hosts.
 		for host, want := range map[string]int{"alpha": 401, "beta": 401, "test": 401, "dev": 401, "gamma": 404} {
-			r := mustDo(t, c, "GET", https(host, "/api/v1/me"), nil, nil)
+			r := edgeMustDo(t, c, "GET", https(host, "/api/v1/me"), nil, nil)
 			if r.StatusCode != want {
 				t.Errorf("GET %s: %d, want %d: %s", https(host, "/api/v1/me"), r.StatusCode, want, r.body)
 			}
 		}
 		for _, tenant := range []string{"alpha", "beta"} {
 			token := edgeLogin(t, c, https(tenant, ""), "admin@"+tenant+".ch")
-			r := mustDo(t, c, "GET", https(tenant, "/api/v1/me"), http.Header{"Authorization": {"Bearer " + token}}, nil)
+			r := edgeMustDo(t, c, "GET", https(tenant, "/api/v1/me"), http.Header{"Authorization": {"Bearer " + token}}, nil)
 			var m meInfo
 			if err := json.Unmarshal([]byte(r.body), &m); err != nil || r.StatusCode != 200 || m.Tenant.ID != tenant {
 				t.Errorf("GET /api/v1/me at %s: %d %s", tenant, r.StatusCode, r.body)
@@ -503,13 +503,13 @@ func TestE2ENginx(t *testing.T) {
 		}
 		// The test and dev hosts reach their own apps: login page of their tenant.
 		for _, env := range []string{"test", "dev"} {
-			r := mustDo(t, c, "GET", https(env, "/login"), nil, nil)
+			r := edgeMustDo(t, c, "GET", https(env, "/login"), nil, nil)
 			if r.StatusCode != 200 || !strings.Contains(r.body, "Firma "+env+"mandant") {
 				t.Errorf("GET %s: %d, want the login page of %smandant", https(env, "/login"), r.StatusCode, env)
 			}
 		}
 		// The app sees https (X-Forwarded-Proto): its login cookie is Secure.
-		r := mustDo(t, c, "GET", https("alpha", "/login"), nil, nil)
+		r := edgeMustDo(t, c, "GET", https("alpha", "/login"), nil, nil)
 		if r.StatusCode != 200 || len(r.Cookies()) == 0 {
 			t.Fatalf("GET /login at alpha: %d, cookies %v", r.StatusCode, r.Cookies())
 		}
@@ -519,11 +519,11 @@ func TestE2ENginx(t *testing.T) {
 			}
 		}
 		// HTTP/2 is offered.
-		if r := mustDo(t, e.client(ip, true, 0), "GET", https("alpha", "/healthz"), nil, nil); r.Proto != "HTTP/2.0" || r.StatusCode != 200 {
+		if r := edgeMustDo(t, e.client(ip, true, 0), "GET", https("alpha", "/healthz"), nil, nil); r.Proto != "HTTP/2.0" || r.StatusCode != 200 {
 			t.Errorf("HTTP/2 request: %s %d", r.Proto, r.StatusCode)
 		}
 		// Prometheus reads the app directly, never through nginx.
-		if r := mustDo(t, c, "GET", https("alpha", "/metrics"), nil, nil); r.StatusCode != 404 || strings.Contains(r.body, "rpcrm_") {
+		if r := edgeMustDo(t, c, "GET", https("alpha", "/metrics"), nil, nil); r.StatusCode != 404 || strings.Contains(r.body, "rpcrm_") {
 			t.Errorf("GET /metrics through nginx: %d %.100s", r.StatusCode, r.body)
 		}
 	})
@@ -531,7 +531,7 @@ func TestE2ENginx(t *testing.T) {
 	t.Run("marketing page", func(t *testing.T) {
 		c, _ := newClient()
 		for _, u := range []string{apex + "/", "https://www." + nginxDomain + "/"} {
-			r := mustDo(t, c, "GET", u, nil, nil)
+			r := edgeMustDo(t, c, "GET", u, nil, nil)
 			if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") ||
 				!strings.Contains(r.body, `action="/anmelden"`) || !strings.Contains(r.body, `lang="de-CH"`) {
 				t.Errorf("GET %s: %d %s %.200s", u, r.StatusCode, r.Header.Get("Content-Type"), r.body)
@@ -542,15 +542,15 @@ func TestE2ENginx(t *testing.T) {
 				t.Errorf("GET %s: CSP %q", u, csp)
 			}
 		}
-		if r := mustDo(t, c, "GET", apex+"/en/", nil, nil); r.StatusCode != 200 || !strings.Contains(r.body, `action="/en/login"`) {
+		if r := edgeMustDo(t, c, "GET", apex+"/en/", nil, nil); r.StatusCode != 200 || !strings.Contains(r.body, `action="/en/login"`) {
 			t.Errorf("GET /en/: %d", r.StatusCode)
 		}
-		if r := mustDo(t, c, "GET", apex+"/gibt-es-nicht", nil, nil); r.StatusCode != 404 || !strings.Contains(r.body, "Diese Seite gibt es nicht") {
+		if r := edgeMustDo(t, c, "GET", apex+"/gibt-es-nicht", nil, nil); r.StatusCode != 404 || !strings.Contains(r.body, "Diese Seite gibt es nicht") {
 			t.Errorf("GET /gibt-es-nicht: %d %.200s", r.StatusCode, r.body)
 		}
 		// Every file the pages refer to is there.
 		for _, p := range []string{"/style.css", "/favicon.svg", "/anmelden-fehler.html", "/en/login-error.html", "/robots.txt"} {
-			if r := mustDo(t, c, "GET", apex+p, nil, nil); r.StatusCode != 200 {
+			if r := edgeMustDo(t, c, "GET", apex+p, nil, nil); r.StatusCode != 200 {
 				t.Errorf("GET %s: %d", p, r.StatusCode)
 			}
 		}
@@ -567,31 +567,31 @@ func TestE2ENginx(t *testing.T) {
 			strings.Repeat("a", 63): "https://" + strings.Repeat("a", 63) + "." + nginxDomain + "/login",
 		}
 		for in, want := range good {
-			r := mustDo(t, c, "GET", apex+"/anmelden?firma="+in, nil, nil)
+			r := edgeMustDo(t, c, "GET", apex+"/anmelden?firma="+in, nil, nil)
 			if r.StatusCode != 303 || r.Header.Get("Location") != want {
 				t.Errorf("/anmelden?firma=%s: %d %q, want 303 %q", in, r.StatusCode, r.Header.Get("Location"), want)
 			}
 		}
-		if r := mustDo(t, c, "GET", apex+"/en/login?firma=beta", nil, nil); r.StatusCode != 303 || r.Header.Get("Location") != "https://beta."+nginxDomain+"/login" {
+		if r := edgeMustDo(t, c, "GET", apex+"/en/login?firma=beta", nil, nil); r.StatusCode != 303 || r.Header.Get("Location") != "https://beta."+nginxDomain+"/login" {
 			t.Errorf("/en/login?firma=beta: %d %q", r.StatusCode, r.Header.Get("Location"))
 		}
 		bad := []string{"", "evil.com", "alpha.meinecrm.ch", "a.b", "-alpha", "alpha-", "alpha%2F", "%2F%2Fevil.com",
 			"alpha%0d%0aSet-Cookie:%20x=1", "alpha@evil.com", "alpha:443", "%E2%80%AEalpha", "alpha%00", "al+pha",
 			strings.Repeat("a", 64)}
 		for _, in := range bad {
-			r := mustDo(t, c, "GET", apex+"/anmelden?firma="+in, nil, nil)
+			r := edgeMustDo(t, c, "GET", apex+"/anmelden?firma="+in, nil, nil)
 			if r.StatusCode != 303 || r.Header.Get("Location") != "/anmelden-fehler.html" {
 				t.Errorf("/anmelden?firma=%s: %d %q, want 303 to the error page", in, r.StatusCode, r.Header.Get("Location"))
 			}
 		}
-		if r := mustDo(t, c, "GET", apex+"/anmelden", nil, nil); r.Header.Get("Location") != "/anmelden-fehler.html" {
+		if r := edgeMustDo(t, c, "GET", apex+"/anmelden", nil, nil); r.Header.Get("Location") != "/anmelden-fehler.html" {
 			t.Errorf("/anmelden without firma: %d %q", r.StatusCode, r.Header.Get("Location"))
 		}
-		if r := mustDo(t, c, "GET", apex+"/en/login?firma=evil.com", nil, nil); r.Header.Get("Location") != "/en/login-error.html" {
+		if r := edgeMustDo(t, c, "GET", apex+"/en/login?firma=evil.com", nil, nil); r.Header.Get("Location") != "/en/login-error.html" {
 			t.Errorf("/en/login?firma=evil.com: %d %q", r.StatusCode, r.Header.Get("Location"))
 		}
 		// The redirect lands on the tenant's login page.
-		if r := mustDo(t, c, "GET", https("alpha", "/login"), nil, nil); r.StatusCode != 200 || !strings.Contains(r.body, "Firma alpha") {
+		if r := edgeMustDo(t, c, "GET", https("alpha", "/login"), nil, nil); r.StatusCode != 200 || !strings.Contains(r.body, "Firma alpha") {
 			t.Errorf("GET https://alpha…/login: %d", r.StatusCode)
 		}
 	})
@@ -600,7 +600,7 @@ func TestE2ENginx(t *testing.T) {
 		c, ip := newClient()
 		// Unknown SNI, a name two levels down, no SNI at all: no handshake.
 		for _, u := range []string{"https://evil.example/", "https://a.b." + nginxDomain + "/", "https://127.0.0.1/"} {
-			r, err := do(t, c, "GET", u, nil, nil)
+			r, err := edgeDo(t, c, "GET", u, nil, nil)
 			if err == nil {
 				t.Errorf("GET %s: %d, want the TLS handshake refused", u, r.StatusCode)
 			} else if !strings.Contains(err.Error(), "tls") && !strings.Contains(err.Error(), "remote error") {
@@ -608,16 +608,16 @@ func TestE2ENginx(t *testing.T) {
 			}
 		}
 		// A tenant's SNI with somebody else's Host: 421, nothing proxied.
-		r := mustDo(t, c, "GET", https("alpha", "/login"), http.Header{"Host": {"evil.example"}}, nil)
+		r := edgeMustDo(t, c, "GET", https("alpha", "/login"), http.Header{"Host": {"evil.example"}}, nil)
 		if r.StatusCode != 421 {
 			t.Errorf("SNI alpha, Host evil.example: %d, want 421", r.StatusCode)
 		}
 		// Plain HTTP for another host: the connection is closed unanswered.
-		if r, err := do(t, c, "GET", "http://evil.example/", nil, nil); err == nil {
+		if r, err := edgeDo(t, c, "GET", "http://evil.example/", nil, nil); err == nil {
 			t.Errorf("GET http://evil.example/: %d, want the connection closed", r.StatusCode)
 		}
 		// TLS 1.1 is refused.
-		if r, err := do(t, e.client(ip, false, tls.VersionTLS11), "GET", https("alpha", "/healthz"), nil, nil); err == nil {
+		if r, err := edgeDo(t, e.client(ip, false, tls.VersionTLS11), "GET", https("alpha", "/healthz"), nil, nil); err == nil {
 			t.Errorf("TLS 1.1: %d, want the handshake refused", r.StatusCode)
 		}
 	})
@@ -630,14 +630,14 @@ func TestE2ENginx(t *testing.T) {
 			"http://www." + nginxDomain + "/en/":              "https://www." + nginxDomain + "/en/",
 			"http://test." + nginxDomain + "/api/v1/me":       "https://test." + nginxDomain + "/api/v1/me",
 		} {
-			r := mustDo(t, c, "GET", in, nil, nil)
+			r := edgeMustDo(t, c, "GET", in, nil, nil)
 			if r.StatusCode != 301 || r.Header.Get("Location") != want {
 				t.Errorf("GET %s: %d %q, want 301 %q", in, r.StatusCode, r.Header.Get("Location"), want)
 			}
 		}
 		// Let's Encrypt's HTTP-01 challenge is answered from the web root.
 		writeFile(t, filepath.Join(e.acmeRoot, ".well-known/acme-challenge/tok-123"), "tok-123.key\n")
-		r := mustDo(t, c, "GET", "http://alpha."+nginxDomain+"/.well-known/acme-challenge/tok-123", nil, nil)
+		r := edgeMustDo(t, c, "GET", "http://alpha."+nginxDomain+"/.well-known/acme-challenge/tok-123", nil, nil)
 		if r.StatusCode != 200 || r.body != "tok-123.key\n" {
 			t.Errorf("ACME challenge: %d %q", r.StatusCode, r.body)
 		}
@@ -654,7 +654,7 @@ func TestE2ENginx(t *testing.T) {
 		gz := http.Header{"Accept-Encoding": {"gzip"}}
 		for _, u := range []string{https("alpha", "/login"), https("alpha", "/api/v1/me"), https("gamma", "/"),
 			apex + "/", https("alpha", "/static/app.css")} {
-			r := mustDo(t, c, "GET", u, gz, nil)
+			r := edgeMustDo(t, c, "GET", u, gz, nil)
 			for k, v := range once {
 				if got := r.Header.Values(k); len(got) != 1 || got[0] != v {
 					t.Errorf("GET %s: %s %q, want exactly %q", u, k, got, v)
@@ -668,7 +668,7 @@ func TestE2ENginx(t *testing.T) {
 			}
 		}
 		for _, u := range []string{https("alpha", "/static/app.css"), apex + "/style.css", apex + "/"} {
-			r := mustDo(t, c, "GET", u, gz, nil)
+			r := edgeMustDo(t, c, "GET", u, gz, nil)
 			if r.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(r.Header.Get("Vary"), "Accept-Encoding") {
 				t.Errorf("GET %s with Accept-Encoding gzip: Content-Encoding %q, Vary %q", u,
 					r.Header.Get("Content-Encoding"), r.Header.Get("Vary"))
@@ -681,14 +681,14 @@ func TestE2ENginx(t *testing.T) {
 		// A forged X-Forwarded-For and request ID from the client count for
 		// nothing: the app logs the address nginx saw, and the
 		// request ID nginx gave the request.
-		r := mustDo(t, c, "GET", https("alpha", "/api/v1/me"), http.Header{
+		r := edgeMustDo(t, c, "GET", https("alpha", "/api/v1/me"), http.Header{
 			"X-Forwarded-For": {"203.0.113.9"}, "X-Request-Id": {"forged-id"}, "X-Forwarded-Host": {"beta." + nginxDomain}}, nil)
 		id := r.Header.Get("X-Request-ID")
 		if r.StatusCode != 401 || !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(id) {
 			t.Fatalf("GET /api/v1/me: %d, X-Request-ID %q, want 401 with nginx's request ID", r.StatusCode, id)
 		}
 		var entry map[string]any
-		if !pollUntil(5*time.Second, func() bool { entry = findLogEntry(apps["prod"], id); return entry != nil }) {
+		if !pollUntil(5*time.Second, func() bool { entry = edgeLogEntry(apps["prod"], id); return entry != nil }) {
 			t.Fatalf("no app log entry with request_id %s", id)
 		}
 		if entry["client_ip"] != ip || entry["tenant"] != "alpha" {
@@ -696,7 +696,7 @@ func TestE2ENginx(t *testing.T) {
 		}
 		// nginx's access log has the same request ID.
 		if !pollUntil(5*time.Second, func() bool {
-			data, _ := os.ReadFile(e.accessLogs)
+			data, _ := os.ReadFile(e.accessLog)
 			return strings.Contains(string(data), "id="+id)
 		}) {
 			t.Errorf("nginx access log has no id=%s", id)
@@ -712,7 +712,7 @@ func TestE2ENginx(t *testing.T) {
 		if first < 5 || first > 15 {
 			t.Errorf("login: first 429 at attempt %d, want about 12", first)
 		}
-		r := mustDo(t, lc, "POST", https("alpha", "/api/v1/auth/login"), http.Header{"Content-Type": {"application/json"}}, strings.NewReader("{}"))
+		r := edgeMustDo(t, lc, "POST", https("alpha", "/api/v1/auth/login"), http.Header{"Content-Type": {"application/json"}}, strings.NewReader("{}"))
 		var p map[string]any
 		if r.StatusCode != 429 || r.Header.Get("Content-Type") != "application/problem+json" ||
 			json.Unmarshal([]byte(r.body), &p) != nil || p["code"] != "rate_limited" || r.Header.Get("Retry-After") == "" ||
@@ -720,7 +720,7 @@ func TestE2ENginx(t *testing.T) {
 			t.Errorf("login over the limit: %d %s %v %q", r.StatusCode, r.Header.Get("Content-Type"), r.Header, r.body)
 		}
 		// Another address is not affected.
-		if r := mustDo(t, c, "POST", https("alpha", "/api/v1/auth/login"), http.Header{"Content-Type": {"application/json"}}, strings.NewReader("{}")); r.StatusCode == 429 {
+		if r := edgeMustDo(t, c, "POST", https("alpha", "/api/v1/auth/login"), http.Header{"Content-Type": {"application/json"}}, strings.NewReader("{}")); r.StatusCode == 429 {
 			t.Errorf("login from another address: 429")
 		}
 		// The web login form shares the login bucket and gets a page.
@@ -728,7 +728,7 @@ func TestE2ENginx(t *testing.T) {
 		if first := edgeFirst429(t, wc, "GET", https("alpha", "/login"), "", 40); first < 5 || first > 15 {
 			t.Errorf("web login: first 429 at attempt %d", first)
 		}
-		r = mustDo(t, wc, "GET", https("alpha", "/login"), nil, nil)
+		r = edgeMustDo(t, wc, "GET", https("alpha", "/login"), nil, nil)
 		if r.StatusCode != 429 || !strings.Contains(r.body, "Zu viele Anfragen") || r.Header.Get("Content-Security-Policy") == "" {
 			t.Errorf("web login over the limit: %d %.200s", r.StatusCode, r.body)
 		}
@@ -743,14 +743,14 @@ func TestE2ENginx(t *testing.T) {
 		c, _ := newClient()
 		token := edgeLogin(t, c, https("alpha", ""), "admin@alpha.ch")
 		auth := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
-		r := mustDo(t, c, "POST", https("alpha", "/api/v1/companies"), auth, strings.NewReader(`{"name":"Upload AG"}`))
+		r := edgeMustDo(t, c, "POST", https("alpha", "/api/v1/companies"), auth, strings.NewReader(`{"name":"Upload AG"}`))
 		var company struct{ ID string }
 		if r.StatusCode != 201 || json.Unmarshal([]byte(r.body), &company) != nil {
 			t.Fatalf("create company: %d %s", r.StatusCode, r.body)
 		}
 		upload := func(size int64) *edgeResponse {
 			t.Helper()
-			body, ct, n := multipartUpload(t, company.ID, size)
+			body, ct, n := edgeMultipartUpload(t, company.ID, size)
 			req, err := http.NewRequest("POST", https("alpha", "/api/v1/documents"), body)
 			if err != nil {
 				t.Fatal(err)
@@ -786,15 +786,15 @@ func TestE2ENginx(t *testing.T) {
 		c, _ := newClient()
 		apps["dev"].signal(syscall.SIGTERM)
 		apps["dev"].wait(20 * time.Second)
-		r := mustDo(t, c, "GET", https("dev", "/api/v1/me"), nil, nil)
+		r := edgeMustDo(t, c, "GET", https("dev", "/api/v1/me"), nil, nil)
 		if r.StatusCode != 503 || r.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(r.body, `"code":"unavailable"`) {
 			t.Errorf("API with the app down: %d %s %.200s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
 		}
-		r = mustDo(t, c, "GET", https("dev", "/"), nil, nil)
+		r = edgeMustDo(t, c, "GET", https("dev", "/"), nil, nil)
 		if r.StatusCode != 503 || !strings.Contains(r.body, "Gleich wieder da") {
 			t.Errorf("page with the app down: %d %.200s", r.StatusCode, r.body)
 		}
-		if r := mustDo(t, c, "GET", https("dev", "/_rpcrm/style.css"), nil, nil); r.StatusCode != 200 {
+		if r := edgeMustDo(t, c, "GET", https("dev", "/_rpcrm/style.css"), nil, nil); r.StatusCode != 200 {
 			t.Errorf("error page stylesheet: %d", r.StatusCode)
 		}
 	})
@@ -868,7 +868,7 @@ func edgeUpgradeEcho(t *testing.T, addr string) <-chan http.Header {
 // edgeLogin logs in through nginx and returns the access token.
 func edgeLogin(t *testing.T, c *http.Client, base, email string) string {
 	t.Helper()
-	r := mustDo(t, c, "POST", base+"/api/v1/auth/login", http.Header{"Content-Type": {"application/json"}},
+	r := edgeMustDo(t, c, "POST", base+"/api/v1/auth/login", http.Header{"Content-Type": {"application/json"}},
 		strings.NewReader(loginBody(email, pwAdmin)))
 	var pair struct {
 		AccessToken string `json:"access_token"`
@@ -890,7 +890,7 @@ func edgeFirst429(t *testing.T, c *http.Client, method, url, body string, max in
 			rd = strings.NewReader(body)
 			h.Set("Content-Type", "application/json")
 		}
-		r := mustDo(t, c, method, url, h, rd)
+		r := edgeMustDo(t, c, method, url, h, rd)
 		if r.StatusCode == 429 {
 			return i
 		}
@@ -902,8 +902,8 @@ func edgeFirst429(t *testing.T, c *http.Client, method, url, body string, max in
 	return 0
 }
 
-// findLogEntry returns the app's JSON log entry of the request with id.
-func findLogEntry(p *proc, id string) map[string]any {
+// edgeLogEntry returns the app's JSON log entry of the request with id.
+func edgeLogEntry(p *proc, id string) map[string]any {
 	sc := bufio.NewScanner(strings.NewReader(p.stderr.String() + p.stdout.String()))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -915,9 +915,9 @@ func findLogEntry(p *proc, id string) map[string]any {
 	return nil
 }
 
-// multipartUpload streams a multipart/form-data body with company_id and a
+// edgeMultipartUpload streams a multipart/form-data body with company_id and a
 // file of size zero bytes, and returns it with its content type and length.
-func multipartUpload(t *testing.T, companyID string, size int64) (io.Reader, string, int64) {
+func edgeMultipartUpload(t *testing.T, companyID string, size int64) (io.Reader, string, int64) {
 	t.Helper()
 	var head bytes.Buffer
 	mw := multipart.NewWriter(&head)
@@ -936,13 +936,13 @@ func multipartUpload(t *testing.T, companyID string, size int64) (io.Reader, str
 		t.Fatal(err)
 	}
 	tail := head.String() // the closing boundary
-	body := io.MultiReader(bytes.NewReader(headBytes), io.LimitReader(zeros{}, size), strings.NewReader(tail))
+	body := io.MultiReader(bytes.NewReader(headBytes), io.LimitReader(edgeZeros{}, size), strings.NewReader(tail))
 	return body, mw.FormDataContentType(), int64(len(headBytes)) + size + int64(len(tail))
 }
 
-type zeros struct{}
+type edgeZeros struct{}
 
-func (zeros) Read(p []byte) (int, error) {
+func (edgeZeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
@@ -953,7 +953,7 @@ func (zeros) Read(p []byte) (int, error) {
 // and every local link, image and stylesheet present.
 func TestMarketingPages(t *testing.T) {
 	t.Parallel()
-	root := repoPath(t, "marketing")
+	root := edgeRepoPath(t, "marketing")
 	forbidden := regexp.MustCompile(`(?i)<script|<style|\sstyle=|\son[a-z]+=|javascript:`)
 	local := regexp.MustCompile(`(?:href|src|action)="(/[^"]*)"`)
 	inputID := regexp.MustCompile(`<input id="([^"]+)"`)
