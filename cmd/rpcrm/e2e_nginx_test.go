@@ -734,9 +734,11 @@ func TestE2ENginx(t *testing.T) {
 		}
 		// API: 20 a second, burst 100; 400 quick requests bound the test.
 		ac, _ := newClient()
-		if first := edgeFirst429(t, ac, "GET", https("alpha", "/api/v1/me"), "", 400); first < 90 {
-			t.Errorf("API: first 429 at request %d, want after the burst of 100", first)
+		apiFirst := edgeFirst429(t, ac, "GET", https("alpha", "/api/v1/me"), "", 400)
+		if apiFirst < 90 {
+			t.Errorf("API: first 429 at request %d, want after the burst of 100", apiFirst)
 		}
+		t.Logf("first 429: login attempt %d, API request %d", first, apiFirst)
 	})
 
 	t.Run("upload size", func(t *testing.T) {
