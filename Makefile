@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/rpcrm
 
-.PHONY: build assets run test test-short vet fmt bench clean
+.PHONY: build assets run test test-short vet fmt bench screenshots clean
 
 build: assets
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rpcrm
@@ -48,6 +48,11 @@ fmt:
 # Throughput and latency of GET /api/v1/me against direct pgx, 32 clients on loopback.
 bench: build
 	$(GO) run ./cmd/rpcrm-bench -bin $(BIN)
+
+# Pictures of the main pages, taken by headless Chromium from a fresh demo
+# setup (the same harness as the browser tests in e2e/).
+screenshots: assets
+	RPCRM_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestScreenshots$$' ./e2e
 
 clean:
 	rm -rf bin node_modules $(VENDOR)
