@@ -74,6 +74,7 @@ compose)
 	: "${RUN_CUR:=APP_IMAGE=\"\$IMAGE\" $COMPOSE run --rm --no-deps -T app}"
 	: "${RUN_NEW:=APP_IMAGE=\"\$IMAGE-new\" $COMPOSE run --rm --no-deps -T app}"
 	: "${ENV_ARGS:=}" # compose passes the env file to the container
+	# shellcheck disable=SC2016 # $POSTGRES_DB expands inside the container
 	: "${DB_RESET_CMD:=$COMPOSE exec -T db sh -c 'dropdb -U rpcrm_owner --if-exists --force \"\$POSTGRES_DB\" --maintenance-db=postgres && createdb -U rpcrm_owner \"\$POSTGRES_DB\" --maintenance-db=postgres'}"
 	;;
 *)
