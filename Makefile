@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/rpcrm
 
-.PHONY: build assets run test test-short vet fmt bench screenshots clean
+.PHONY: build assets run test test-short vet fmt bench screenshots clean check-deploy
 
 build: assets
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/rpcrm
@@ -32,7 +32,7 @@ run: build
 
 # Every test, against real PostgreSQL (127.0.0.1:5432 if it answers, else a
 # private server started by the tests), with the race detector.
-test: vet assets
+test: vet assets check-deploy
 	$(GO) test -race -count=1 -timeout 12m ./...
 
 test-short:
@@ -56,3 +56,9 @@ screenshots: assets
 
 clean:
 	rm -rf bin node_modules $(VENDOR)
+
+# The deployment files (compose, Dockerfile, Prometheus rules, Grafana
+# dashboard) checked with compose-go, BuildKit and Prometheus in a module of
+# their own, so that those dependencies stay out of go.mod.
+check-deploy:
+	cd deploy/check && $(GO) vet ./... && $(GO) test -count=1 ./...

@@ -23,6 +23,14 @@ type Metrics struct {
 	TenantReloads *prometheus.CounterVec
 	// TenantsConfigured is the number of tenants in the current tenants.json.
 	TenantsConfigured prometheus.Gauge
+	// RecordsCreated counts CRM records created, by tenant and record type
+	// (contact, company, deal, activity, document); imports count each row.
+	// Tenants are the few configured in tenants.json and types a fixed list,
+	// so the series stay few.
+	RecordsCreated *prometheus.CounterVec
+
+	// collectors is everything registered, for Names.
+	collectors []prometheus.Collector
 }
 
 // New creates the collectors and registers them, together with the Go
@@ -55,11 +63,22 @@ func New() *Metrics {
 			Name: "rpcrm_tenants_configured",
 			Help: "Tenants defined in the tenants.json in force.",
 		}),
+		RecordsCreated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rpcrm_records_created_total",
+			Help: "CRM records created (by form, API or import), by tenant and record type.",
+		}, []string{"tenant", "type"}),
 	}
-	m.Registry.MustRegister(
+	m.register(
 		m.HTTPRequests, m.HTTPDuration, m.HTTPInFlight, m.Logins, m.TenantReloads, m.TenantsConfigured,
+		m.RecordsCreated,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// register registers cs on the registry and remembers them for Names.
+func (m *Metrics) register(cs ...prometheus.Collector) {
+	m.Registry.MustRegister(cs...)
+	m.collectors = append(m.collectors, cs...)
 }

@@ -22,7 +22,7 @@ func (m *Metrics) RegisterPool(stat func() PoolStats) {
 	d := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc("rpcrm_db_pool_"+name, help, nil, nil)
 	}
-	m.Registry.MustRegister(&poolCollector{
+	m.register(&poolCollector{
 		stat:         stat,
 		acquired:     d("acquired_connections", "Connections in use."),
 		idle:         d("idle_connections", "Idle connections."),

@@ -87,6 +87,9 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 		return metrics.PoolStats{Acquired: s.AcquiredConns(), Idle: s.IdleConns(), Total: s.TotalConns(), Max: s.MaxConns(),
 			AcquireCount: s.AcquireCount(), AcquireWaitSeconds: s.AcquireDuration().Seconds(), EmptyAcquireCount: s.EmptyAcquireCount()}
 	})
+	m.RegisterDatabase(db.Pool.Ping, 2*time.Second)
+	// The age and outcome of the last `rpcrm backup` of this environment.
+	m.RegisterBackupStatus(filepath.Join(cfg.BackupDirectory(), string(cfg.Env)+"_backup_status.json"))
 	authSvc := &postgres.AuthService{DB: db, Tokens: tokens, RefreshTTL: cfg.RefreshTokenTTL, ReuseGrace: 30 * time.Second}
 	// One gate for API and UI: the login limits count attempts from both.
 	gate := httpserver.NewLoginGate(ratelimit.NewWindow(cfg.LoginLimitIP, time.Minute),
