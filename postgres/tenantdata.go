@@ -72,10 +72,13 @@ func (s *TenantSnapshot) Tenant(ctx context.Context) (TenantRow, error) {
 	err := s.tx.QueryRow(ctx, `SELECT slug, name, active FROM tenants WHERE id = $1`, s.tenantID).
 		Scan(&t.Slug, &t.Name, &t.Active)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return t, fmt.Errorf("tenant %s is not in the database", s.tenantID)
+		return t, fmt.Errorf("%w (key %s)", ErrNoTenant, s.tenantID)
 	}
 	return t, err
 }
+
+// ErrNoTenant means that the database has no record of the tenant.
+var ErrNoTenant = errors.New("the tenant is not in the database")
 
 // SchemaVersion is the database's schema version as the snapshot sees it.
 func (s *TenantSnapshot) SchemaVersion(ctx context.Context) (int64, error) {
@@ -290,7 +293,7 @@ func (db *DB) FillEmptyTenant(ctx context.Context, tenantID uuid.UUID, entry aud
 		var one int
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, tenantID).Scan(&one); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("tenant %s is not in the database", tenantID)
+				return fmt.Errorf("%w (key %s)", ErrNoTenant, tenantID)
 			}
 			return err
 		}

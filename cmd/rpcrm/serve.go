@@ -13,7 +13,6 @@ import (
 
 	"github.com/rpcrm/rpcrm/auth"
 	"github.com/rpcrm/rpcrm/config"
-	"github.com/rpcrm/rpcrm/filestore"
 	"github.com/rpcrm/rpcrm/httpapi"
 	"github.com/rpcrm/rpcrm/httpserver"
 	"github.com/rpcrm/rpcrm/metrics"
@@ -94,7 +93,7 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 	api := &httpapi.API{
 		Auth: authSvc, Audit: &postgres.AuditService{DB: db}, CRM: &postgres.CRMService{DB: db}, Log: log, Metrics: m,
 		MaxBodyBytes: cfg.MaxBodyBytes, Gate: gate,
-		Files: filestore.New(filepath.Join(cfg.DataDir, "uploads")), MaxUploadBytes: cfg.MaxUploadBytes,
+		Files: uploadStore(cfg), MaxUploadBytes: cfg.MaxUploadBytes,
 	}
 	ui := &web.UI{Auth: authSvc, Gate: gate, Log: log, Secure: cfg.CookieSecure, RefreshTTL: cfg.RefreshTokenTTL}
 	srv := &httpserver.Server{
