@@ -92,12 +92,18 @@ The file holds personal data and password hashes: it is created with mode
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("tenants export: %w", err)
 	}
-	// Link refuses to replace a file that appeared meanwhile; rename would not.
+	// Link refuses to replace a file that appeared meanwhile; rename would
+	// not, so it only serves file systems without hard links.
 	if err := os.Link(tmp.Name(), file); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("tenants export: %s already exists; choose a new file name", file)
 		}
-		return fmt.Errorf("tenants export: %w", err)
+		if _, err := os.Lstat(file); err == nil {
+			return fmt.Errorf("tenants export: %s already exists; choose a new file name", file)
+		}
+		if err := os.Rename(tmp.Name(), file); err != nil {
+			return fmt.Errorf("tenants export: %w", err)
+		}
 	}
 	os.Remove(tmp.Name())
 	done = true
