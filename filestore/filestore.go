@@ -63,17 +63,41 @@ type Stored struct {
 // complete, even after a crash. Longer content yields a *TooLargeError and
 // leaves nothing behind; so does any other failure.
 func (s *Store) Put(tenantID, id uuid.UUID, r io.Reader, limit int64) (Stored, error) {
+	st, err := s.Stage(tenantID, id, r, limit)
+	if err != nil {
+		return Stored{}, err
+	}
+	if err := st.Commit(); err != nil {
+		st.Discard()
+		return Stored{}, err
+	}
+	return st.Stored, nil
+}
+
+// Staged is content written and synced to a temporary file next to the
+// final place of document id, not yet under its name: Commit gives it the
+// name, Discard removes it again.
+type Staged struct {
+	Stored
+	tmp, final string
+	committed  bool
+}
+
+// Stage streams r, at most limit bytes, into a temporary file beside the
+// file of document id. Longer content yields a *TooLargeError; on any
+// failure nothing is left behind.
+func (s *Store) Stage(tenantID, id uuid.UUID, r io.Reader, limit int64) (*Staged, error) {
 	if tenantID == uuid.Nil || id == uuid.Nil {
-		return Stored{}, errors.New("filestore: nil tenant or document ID")
+		return nil, errors.New("filestore: nil tenant or document ID")
 	}
 	final := s.Path(tenantID, id)
 	dir := filepath.Dir(final)
 	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return Stored{}, err
+		return nil, err
 	}
 	tmp, err := os.CreateTemp(dir, ".upload-*")
 	if err != nil {
-		return Stored{}, err
+		return nil, err
 	}
 	done := false
 	defer func() {
@@ -86,30 +110,49 @@ func (s *Store) Put(tenantID, id uuid.UUID, r io.Reader, limit int64) (Stored, e
 	head := &prefix{max: sniffLen}
 	n, err := io.Copy(io.MultiWriter(tmp, h, head), io.LimitReader(r, limit+1))
 	if err != nil {
-		return Stored{}, err
+		return nil, err
 	}
 	if n > limit {
-		return Stored{}, &TooLargeError{Limit: limit}
+		return nil, &TooLargeError{Limit: limit}
 	}
 	if err := tmp.Chmod(fileMode); err != nil {
-		return Stored{}, err
+		return nil, err
 	}
 	if err := tmp.Sync(); err != nil {
-		return Stored{}, err
+		return nil, err
 	}
 	if err := tmp.Close(); err != nil {
-		return Stored{}, err
-	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return Stored{}, err
+		return nil, err
 	}
 	done = true
-	// The rename is durable only once the directory is synced too.
-	if err := syncDir(dir); err != nil {
-		os.Remove(final)
-		return Stored{}, err
+	return &Staged{
+		Stored: Stored{Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), ContentType: http.DetectContentType(head.b)},
+		tmp:    tmp.Name(), final: final,
+	}, nil
+}
+
+// Commit moves the staged content under its final name, durably.
+func (st *Staged) Commit() error {
+	if err := os.Rename(st.tmp, st.final); err != nil {
+		return err
 	}
-	return Stored{Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), ContentType: http.DetectContentType(head.b)}, nil
+	st.committed = true
+	// The rename is durable only once the directory is synced too.
+	return syncDir(filepath.Dir(st.final))
+}
+
+// Discard removes the staged content, under its final name if it was
+// committed. It is safe to call more than once.
+func (st *Staged) Discard() error {
+	name := st.tmp
+	if st.committed {
+		name = st.final
+	}
+	err := os.Remove(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // Open opens the file of document id for reading; a missing file gives an

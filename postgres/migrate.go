@@ -171,10 +171,13 @@ func LatestVersion() int64 {
 	return latest
 }
 
+// schemaVersionSQL reads the newest applied migration (NULL if none).
+const schemaVersionSQL = "SELECT max(version_id) FROM " + versionTable + " WHERE is_applied AND version_id > 0"
+
 // SchemaVersion returns the newest applied migration (0 if none).
 func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
 	var v *int64
-	err := db.Pool.QueryRow(ctx, "SELECT max(version_id) FROM "+versionTable+" WHERE is_applied AND version_id > 0").Scan(&v)
+	err := db.Pool.QueryRow(ctx, schemaVersionSQL).Scan(&v)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table
 		return 0, nil

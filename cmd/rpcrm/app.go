@@ -10,12 +10,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
 
 	"github.com/google/uuid"
 
 	"github.com/rpcrm/rpcrm/auth"
 	"github.com/rpcrm/rpcrm/config"
+	"github.com/rpcrm/rpcrm/filestore"
 	"github.com/rpcrm/rpcrm/postgres"
 	"github.com/rpcrm/rpcrm/tenant"
 )
@@ -144,6 +146,19 @@ func systemPrincipal(t *tenant.Tenant, who string) *auth.Principal {
 	}
 	return &auth.Principal{TenantID: t.UUID(), Tenant: t.ID, Email: who, Name: who,
 		UserID: uuid.Nil, Grants: auth.MergeGrants(grants)}
+}
+
+// operatorName names the person running a CLI command in audit entries.
+func operatorName() string {
+	if u, err := user.Current(); err == nil {
+		return "cli:" + u.Username
+	}
+	return "cli"
+}
+
+// uploadStore is where the installation keeps document files.
+func uploadStore(cfg *config.Config) *filestore.Store {
+	return filestore.New(filepath.Join(cfg.DataDir, "uploads"))
 }
 
 func latestSchema() int64 { return postgres.LatestVersion() }

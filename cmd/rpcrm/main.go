@@ -42,7 +42,7 @@ func commands() []command {
 		{"serve", "start the server (API and web UI for all tenants)", runServe},
 		{"dev", "start a private PostgreSQL under ./data, demo tenants and users, and the server", runDev},
 		{"migrate", "apply database migrations (up) or show their state (status)", runMigrate},
-		{"tenants", "list, validate or reload tenants.json", runTenants},
+		{"tenants", "list, validate or reload tenants.json; export or import one tenant", runTenants},
 		{"users", "create, list, disable users or set a password", runUsers},
 		{"seed", "fill a tenant with deterministic Swiss demo data (not in prod)", runSeed},
 		{"version", "print the version", runVersion},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"time"
 
 	"github.com/rpcrm/rpcrm/config"
@@ -80,10 +79,7 @@ Refuses to run with RPCRM_ENV=prod (the default): set RPCRM_ENV=dev or test.`)
 	if err := db.SyncTenants(ctx, tenantRows(set)); err != nil {
 		return err
 	}
-	who := "cli"
-	if u, err := user.Current(); err == nil {
-		who = "cli:" + u.Username
-	}
+	who := operatorName()
 	start := time.Now()
 	n, err := seedTenant(ctx, db, t, who, postgres.SeedOptions{Contacts: *contacts, Seed: *seed, Force: *force,
 		Workers: seedWorkers})

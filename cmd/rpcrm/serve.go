@@ -13,7 +13,6 @@ import (
 
 	"github.com/rpcrm/rpcrm/auth"
 	"github.com/rpcrm/rpcrm/config"
-	"github.com/rpcrm/rpcrm/filestore"
 	"github.com/rpcrm/rpcrm/httpapi"
 	"github.com/rpcrm/rpcrm/httpserver"
 	"github.com/rpcrm/rpcrm/metrics"
@@ -94,7 +93,7 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 	// One gate for API and UI: the login limits count attempts from both.
 	gate := httpserver.NewLoginGate(ratelimit.NewWindow(cfg.LoginLimitIP, time.Minute),
 		ratelimit.NewWindow(cfg.LoginLimitAccount, 15*time.Minute), m, log, 0)
-	files := filestore.New(filepath.Join(cfg.DataDir, "uploads"))
+	files := uploadStore(cfg)
 	crmSvc := &postgres.CRMService{DB: db, Files: files}
 	api := &httpapi.API{
 		Auth: authSvc, Audit: &postgres.AuditService{DB: db}, CRM: crmSvc, Log: log, Metrics: m,

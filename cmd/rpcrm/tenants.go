@@ -16,15 +16,20 @@ import (
 
 func runTenants(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(env.stdout, `Usage: rpcrm tenants list|validate FILE|reload [flags]
+		fmt.Fprint(env.stdout, `Usage: rpcrm tenants list|validate FILE|reload|export SLUG FILE.zip|import SLUG FILE.zip [flags]
 
   list           show the tenants of RPCRM_TENANTS_FILE with their hosts
   validate FILE  check a tenants file and print every problem; starts nothing
   reload         tell the running server (its pid in RPCRM_DATA_DIR/rpcrm.pid) to
                  reload tenants.json, like SIGHUP; a bad file is refused by it
+  export SLUG FILE.zip
+                 write all data and documents of one tenant into a new zip file
+  import SLUG FILE.zip
+                 fill the new, empty tenant SLUG with such an export
+                 (see docs/tenant-export.md)
 `)
 		if len(args) == 0 {
-			return usageErr("tenants: expected list, validate or reload")
+			return usageErr("tenants: expected list, validate, reload, export or import")
 		}
 		return errHelpShown
 	}
@@ -100,6 +105,10 @@ func runTenants(ctx context.Context, env *environment, args []string) error {
 		}
 		fmt.Fprintf(env.stdout, "asked rpcrm (pid %d) to reload %s; its log says whether it took the file\n", pid, cfg.TenantsFile)
 		return nil
+	case "export":
+		return runTenantsExport(ctx, env, args[1:])
+	case "import":
+		return runTenantsImport(ctx, env, args[1:])
 	}
-	return usageErr("tenants: unknown action %q (expected list, validate or reload)", args[0])
+	return usageErr("tenants: unknown action %q (expected list, validate, reload, export or import)", args[0])
 }

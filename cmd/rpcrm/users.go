@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -72,10 +71,7 @@ func openUsersCmd(ctx context.Context, env *environment, envFile, tenantID strin
 		db.Close()
 		return nil, err
 	}
-	who := "cli"
-	if u, err := user.Current(); err == nil {
-		who = "cli:" + u.Username
-	}
+	who := operatorName()
 	return &usersCmd{tenant: t, svc: &postgres.AuthService{DB: db}, who: systemPrincipal(t, who), close: db.Close}, nil
 }
 
