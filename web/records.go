@@ -78,6 +78,16 @@ type recordParts struct {
 	MaxUpload string
 	// Kinds are the kinds of activity the quick action offers.
 	Kinds []string
+
+	names map[uuid.UUID]string
+}
+
+// userName is the name of a user of the tenant ("" for nil or unknown).
+func (rp *recordParts) userName(id *uuid.UUID) string {
+	if id == nil {
+		return ""
+	}
+	return rp.names[*id]
 }
 
 // timelineEntry is a timeline item with what the page shows of it.
@@ -104,8 +114,8 @@ const timelinePageSize = 20
 // actions of a record the caller has already read.
 func (u *UI) loadRecordParts(r *http.Request, p *auth.Principal, v *view, ref recordRef) (*recordParts, error) {
 	rp := &recordParts{Ref: ref, Me: p.UserID.String(), Today: time.Now().In(v.loc).Format(time.DateOnly),
-		MaxUpload: fileSize(u.maxUpload()), Kinds: quickKinds}
-	names := map[uuid.UUID]string{}
+		MaxUpload: fileSize(u.maxUpload()), Kinds: quickKinds, names: map[uuid.UUID]string{}}
+	names := rp.names
 	users, err := u.Auth.ListUsers(r.Context(), p)
 	if err != nil {
 		return nil, err
@@ -550,16 +560,19 @@ func (u *UI) restoreDocument(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	redirect(w, r, backTo(r.PostFormValue("back"), docRef(d))+"#documents")
 }
 
-// recordRoutes are the shared routes of the detail pages.
+// recordRoutes are the routes of companies, contacts, search and the
+// shared parts of the detail pages.
 func (u *UI) recordRoutes() []route {
-	return []route{
+	rs := append(u.companyRoutes(), u.contactRoutes()...)
+	rs = append(rs, u.searchRoutes()...)
+	return append(rs, []route{
 		page("GET /timeline/{entity}/{id}", "", u.timelineFragment),
 		page("POST /activities", auth.PermActivitiesWrite, u.createActivity),
 		page("POST /documents", auth.PermDocumentsWrite, u.uploadDocument),
 		page("GET /documents/{id}", auth.PermDocumentsRead, u.downloadDocument),
 		page("POST /documents/{id}/delete", auth.PermDocumentsDelete, u.deleteDocument),
 		page("POST /documents/{id}/restore", auth.PermDocumentsDelete, u.restoreDocument),
-	}
+	}...)
 }
 
 // fileSize writes a size the Swiss way: 532 Bytes, 12 KB, 1.4 MB.
