@@ -318,7 +318,8 @@ func (u *UI) createActivity(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	v.Form = r.PostForm
 	f := r.PostForm
 	kind, subject, body := f.Get("kind"), f.Get("subject"), f.Get("body")
-	in := crm.ActivityInput{Kind: &kind, Subject: &subject, Body: &body}
+	format := crm.FormatMarkdown
+	in := crm.ActivityInput{Kind: &kind, Subject: &subject, Body: &body, BodyFormat: &format}
 	for _, e := range []string{crm.EntityCompany, crm.EntityContact, crm.EntityDeal} {
 		if s := strings.TrimSpace(f.Get(e + "_id")); s != "" {
 			c := crm.Clearable{Set: true, Value: s}
