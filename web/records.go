@@ -591,6 +591,8 @@ func fileSize(n any) string {
 		b = int64(x)
 	}
 	switch {
+	case b >= 1<<20 && b%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", b>>20)
 	case b >= 1<<20:
 		return fmt.Sprintf("%.1f MB", float64(b)/(1<<20))
 	case b >= 1<<10:
