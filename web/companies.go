@@ -387,7 +387,6 @@ func (u *UI) companyOps() trashOps {
 }
 
 func (u *UI) companyRoutes() []route {
-	ops := u.companyOps()
 	return []route{
 		page("GET /companies", auth.PermCompaniesRead, u.companyList),
 		page("GET /companies/trash", auth.PermCompaniesDelete, u.companyTrash),
@@ -397,8 +396,8 @@ func (u *UI) companyRoutes() []route {
 		page("GET /companies/{id}", auth.PermCompaniesRead, u.companyDetail),
 		page("GET /companies/{id}/edit", auth.PermCompaniesWrite, u.companyEdit),
 		page("POST /companies/{id}", auth.PermCompaniesWrite, u.companySave),
-		page("POST /companies/{id}/delete", auth.PermCompaniesDelete, u.deleteRecord(ops)),
-		page("POST /companies/{id}/restore", auth.PermCompaniesDelete, u.restoreRecord(ops)),
-		page("POST /companies/{id}/purge", auth.PermCompaniesDelete, u.purgeRecord(ops)),
+		page("POST /companies/{id}/delete", auth.PermCompaniesDelete, u.deleteRecord(u.companyOps)),
+		page("POST /companies/{id}/restore", auth.PermCompaniesDelete, u.restoreRecord(u.companyOps)),
+		page("POST /companies/{id}/purge", auth.PermCompaniesDelete, u.purgeRecord(u.companyOps)),
 	}
 }

@@ -501,7 +501,6 @@ func (u *UI) contactOps() trashOps {
 }
 
 func (u *UI) contactRoutes() []route {
-	ops := u.contactOps()
 	return []route{
 		page("GET /contacts", auth.PermContactsRead, u.contactList),
 		page("GET /contacts/trash", auth.PermContactsDelete, u.contactTrash),
@@ -514,8 +513,8 @@ func (u *UI) contactRoutes() []route {
 		page("GET /contacts/{id}/vcard", auth.PermContactsRead, u.contactVCard),
 		page("GET /contacts/{id}/edit", auth.PermContactsWrite, u.contactEdit),
 		page("POST /contacts/{id}", auth.PermContactsWrite, u.contactSave),
-		page("POST /contacts/{id}/delete", auth.PermContactsDelete, u.deleteRecord(ops)),
-		page("POST /contacts/{id}/restore", auth.PermContactsDelete, u.restoreRecord(ops)),
-		page("POST /contacts/{id}/purge", auth.PermContactsDelete, u.purgeRecord(ops)),
+		page("POST /contacts/{id}/delete", auth.PermContactsDelete, u.deleteRecord(u.contactOps)),
+		page("POST /contacts/{id}/restore", auth.PermContactsDelete, u.restoreRecord(u.contactOps)),
+		page("POST /contacts/{id}/purge", auth.PermContactsDelete, u.purgeRecord(u.contactOps)),
 	}
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // trashOps are a record type's delete, restore and purge, for the shared
-// handlers below.
+// handlers below. The handlers build them per request (u.CRM may be unset
+// when the routes are listed, as in tests of other packages).
 type trashOps struct {
 	base    string // the list's path, e.g. /companies
 	name    func(ctx context.Context, p *auth.Principal, id uuid.UUID) (string, error)
@@ -21,8 +22,9 @@ type trashOps struct {
 
 // deleteRecord moves a record to the trash and goes back to the list, with
 // a flash whose undo button posts to restore.
-func (u *UI) deleteRecord(ops trashOps) pageHandler {
+func (u *UI) deleteRecord(opsOf func() trashOps) pageHandler {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		ops := opsOf()
 		id, err := pathID(r)
 		if err != nil {
 			u.fail(w, r, p, err)
@@ -46,8 +48,9 @@ func (u *UI) deleteRecord(ops trashOps) pageHandler {
 
 // restoreRecord takes a record out of the trash (also the undo of delete)
 // and shows it.
-func (u *UI) restoreRecord(ops trashOps) pageHandler {
+func (u *UI) restoreRecord(opsOf func() trashOps) pageHandler {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		ops := opsOf()
 		id, err := pathID(r)
 		if err != nil {
 			u.fail(w, r, p, err)
@@ -65,8 +68,9 @@ func (u *UI) restoreRecord(ops trashOps) pageHandler {
 }
 
 // purgeRecord deletes a trashed record for good.
-func (u *UI) purgeRecord(ops trashOps) pageHandler {
+func (u *UI) purgeRecord(opsOf func() trashOps) pageHandler {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		ops := opsOf()
 		id, err := pathID(r)
 		if err != nil {
 			u.fail(w, r, p, err)
