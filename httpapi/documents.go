@@ -245,31 +245,9 @@ func (a *API) downloadDocument(w http.ResponseWriter, r *http.Request, p *auth.P
 	http.ServeContent(w, r, "", d.CreatedAt, f)
 }
 
-// contentDisposition builds an attachment header after RFC 6266: an ASCII
-// fallback for old clients and the exact name as RFC 8187 UTF-8 in filename*.
+// contentDisposition builds an attachment header for a file name.
 func contentDisposition(name string) string {
-	name = crm.SanitizeFileName(name)
-	var fallback, ext strings.Builder
-	for _, r := range name {
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' || r == '%' {
-			fallback.WriteByte('_')
-		} else {
-			fallback.WriteRune(r)
-		}
-	}
-	for _, b := range []byte(name) {
-		if isAttrChar(b) {
-			ext.WriteByte(b)
-		} else {
-			fmt.Fprintf(&ext, "%%%02X", b)
-		}
-	}
-	return `attachment; filename="` + fallback.String() + `"; filename*=UTF-8''` + ext.String()
-}
-
-// isAttrChar reports whether b may appear unencoded in an RFC 8187 value.
-func isAttrChar(b byte) bool {
-	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("!#$&+-.^_`|~", b) >= 0
+	return httpserver.ContentDisposition(crm.SanitizeFileName(name))
 }
 
 func (a *API) deleteDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

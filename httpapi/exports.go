@@ -268,7 +268,7 @@ func (a *API) exportContactsVCF(w http.ResponseWriter, r *http.Request, p *auth.
 	}, func() {
 		attachment(w, "text/vcard; charset=utf-8", exportName("kontakte", "vcf"))
 	}, func(c *crm.Contact) error {
-		return vcard.Encode(w, contactCard(c, names.get(c.CompanyID, a.companyName(r.Context(), p))))
+		return vcard.Encode(w, crm.ContactCard(c, names.get(c.CompanyID, a.companyName(r.Context(), p))))
 	})
 	if ok {
 		a.logExport(r, p, "contacts", "vcard", n)
@@ -293,31 +293,9 @@ func (a *API) contactVCard(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		name = "kontakt"
 	}
 	attachment(w, "text/vcard; charset=utf-8", name+".vcf")
-	if err := vcard.Encode(w, contactCard(c, company)); err != nil {
+	if err := vcard.Encode(w, crm.ContactCard(c, company)); err != nil {
 		a.Log.ErrorContext(r.Context(), "vcard", "err", err)
 	}
-}
-
-// contactCard maps a contact to a vCard.
-func contactCard(c *crm.Contact, company string) vcard.Card {
-	card := vcard.Card{
-		Kind: "individual", FormattedName: c.Name, FamilyName: c.LastName, GivenName: c.FirstName, Prefix: c.Salutation,
-		Emails: c.Emails, Org: company, Title: c.JobTitle, Language: c.Language, UID: c.ID.String(), Rev: c.UpdatedAt,
-		Categories: c.Tags,
-	}
-	for _, ph := range c.Phones {
-		card.Phones = append(card.Phones, vcard.Phone{Number: ph})
-	}
-	ad := c.Address
-	if ad.Street != "" || ad.PostalCode != "" || ad.City != "" || ad.Canton != "" {
-		card.Address = &vcard.Address{Street: ad.Street, Locality: ad.City, Region: ad.Canton, PostalCode: ad.PostalCode, Country: ad.Country}
-	}
-	if c.Birthday != nil {
-		if t, err := time.Parse(time.DateOnly, *c.Birthday); err == nil {
-			card.Birthday = &t
-		}
-	}
-	return card
 }
 
 // exportRoutes are the exports: export:run in the route, the read

@@ -86,6 +86,7 @@ func (u *UI) routes() []route {
 		page("POST /logout", "", u.logout),
 		page("GET /{$}", "", u.home),
 	}
+	rs = append(rs, u.recordRoutes()...)
 	return rs
 }
 

@@ -32,3 +32,33 @@
     }
   });
 })();
+
+// Live search in the header: arrow keys move between the input and the
+// results below it, Escape closes them (the links are reachable with Tab too).
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (e) {
+    var box = document.getElementById("search-suggest");
+    var q = document.getElementById("q");
+    if (!box || !q) return;
+    var inSearch = e.target === q || box.contains(e.target);
+    if (!inSearch) return;
+    var links = Array.prototype.slice.call(box.querySelectorAll("a"));
+    if (e.key === "Escape") {
+      box.innerHTML = "";
+      q.focus();
+      return;
+    }
+    if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
+    if (!links.length) return;
+    e.preventDefault();
+    var i = links.indexOf(e.target);
+    if (e.key === "ArrowDown") {
+      links[Math.min(i + 1, links.length - 1)].focus();
+    } else if (i <= 0) {
+      q.focus();
+    } else {
+      links[i - 1].focus();
+    }
+  });
+})();

@@ -1,0 +1,403 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/rpcrm/rpcrm"
+	"github.com/rpcrm/rpcrm/auth"
+	"github.com/rpcrm/rpcrm/crm"
+)
+
+// companyListData is the companies list (and its trash).
+type companyListData struct {
+	*listPage
+	Items []*crm.Company
+}
+
+// companyList shows the companies: search as you type, filters by owner
+// and tag, sortable columns, "more" by cursor. htmx asks for the results
+// (#company-results) or the next rows (#company-more) only.
+func (u *UI) companyList(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	u.showCompanies(w, r, p, false)
+}
+
+func (u *UI) companyTrash(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	u.showCompanies(w, r, p, true)
+}
+
+func (u *UI) showCompanies(w http.ResponseWriter, r *http.Request, p *auth.Principal, trash bool) {
+	title := "company.list"
+	if trash {
+		title = "company.trash"
+	}
+	v := u.newView(w, r, p, title)
+	v.Nav = "companies"
+	lq := readListQuery(r, "/companies", crm.CompanySortable, "name")
+	lq.Trash = trash
+	lp, err := u.newListPage(r, p, v, lq, "company")
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	data := &companyListData{listPage: lp}
+	pg, err := u.CRM.ListCompanies(r.Context(), p, crm.CompanyFilter{ListParams: lq.params()})
+	switch {
+	case err == nil:
+		data.Items = pg.Items
+		lp.setCursor(pg.NextCursor)
+	case listFailed(err):
+		formErrors(v, err)
+	default:
+		u.fail(w, r, p, err)
+		return
+	}
+	v.Data = data
+	switch hxTarget(r) {
+	case "company-results":
+		u.renderBlock(w, r, http.StatusOK, "companies", "company-results", v)
+	case "company-more":
+		u.renderBlock(w, r, http.StatusOK, "companies", "company-rows", v)
+	default:
+		u.render(w, r, http.StatusOK, "companies", v)
+	}
+}
+
+// companyDetailData is the company page.
+type companyDetailData struct {
+	Company      *crm.Company
+	Owner        string
+	Custom       []customShown
+	Contacts     []*crm.Contact
+	ContactsMore bool
+	Deals        []*crm.Deal
+	DealsMore    bool
+	Parts        *recordParts
+}
+
+// linkedLimit is how many linked contacts or deals a detail page lists.
+const linkedLimit = 20
+
+func (u *UI) companyDetail(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	u.companyDetailView(w, r, p, id, u.newView(w, r, p, "company.title"), http.StatusOK)
+}
+
+func init() {
+	detailPages[crm.EntityCompany] = (*UI).companyDetailView
+	detailPages[crm.EntityContact] = (*UI).contactDetailView
+}
+
+// companyDetailView renders the company page with a prepared view (which
+// may carry a failed quick action's messages).
+func (u *UI) companyDetailView(w http.ResponseWriter, r *http.Request, p *auth.Principal, id uuid.UUID, v *view, status int) {
+	c, err := u.CRM.Company(r.Context(), p, id)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	v.Title = c.Name
+	v.Nav = "companies"
+	d := &companyDetailData{Company: c}
+	if d.Parts, err = u.loadRecordParts(r, p, v, recordRef{Entity: crm.EntityCompany, ID: id}); err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	d.Owner = d.Parts.userName(c.OwnerID)
+	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityCompany)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	d.Custom = customDisplay(v, defs, c.Custom)
+	if d.Contacts, d.ContactsMore, err = u.linkedContacts(r.Context(), p, crm.ContactFilter{CompanyID: &id}); err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	if d.Deals, d.DealsMore, err = u.linkedDeals(r.Context(), p, crm.DealFilter{CompanyID: &id}); err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	v.Data = d
+	u.render(w, r, status, "company", v)
+}
+
+// linkedContacts lists the first contacts of a filter, if the user may
+// read contacts.
+func (u *UI) linkedContacts(ctx context.Context, p *auth.Principal, f crm.ContactFilter) ([]*crm.Contact, bool, error) {
+	if _, ok := p.Can(auth.PermContactsRead); !ok {
+		return nil, false, nil
+	}
+	f.Limit = linkedLimit
+	pg, err := u.CRM.ListContacts(ctx, p, f)
+	if err != nil {
+		return nil, false, err
+	}
+	return pg.Items, pg.NextCursor != "", nil
+}
+
+// linkedDeals lists the most recently changed deals of a filter, if the
+// user may read deals.
+func (u *UI) linkedDeals(ctx context.Context, p *auth.Principal, f crm.DealFilter) ([]*crm.Deal, bool, error) {
+	if _, ok := p.Can(auth.PermDealsRead); !ok {
+		return nil, false, nil
+	}
+	f.Limit, f.Sort, f.Desc = linkedLimit, "updated_at", true
+	pg, err := u.CRM.ListDeals(ctx, p, f)
+	if err != nil {
+		return nil, false, err
+	}
+	return pg.Items, pg.NextCursor != "", nil
+}
+
+// companyFormData is the create and edit form.
+type companyFormData struct {
+	ID      string // empty for a new company
+	Owners  []option
+	TagList []option
+	Custom  []customInput
+}
+
+func (u *UI) companyNew(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v := u.newView(w, r, p, "company.new")
+	v.Form.Set("owner_id", p.UserID.String())
+	v.Form.Set("address.country", "CH")
+	u.companyForm(w, r, p, v, "", nil, false, http.StatusOK)
+}
+
+func (u *UI) companyEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	c, err := u.CRM.Company(r.Context(), p, id)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	v := u.newView(w, r, p, "company.edit")
+	f := v.Form
+	f.Set("name", c.Name)
+	f.Set("uid", strOf(c.UID))
+	f.Set("website", c.Website)
+	f.Set("email", c.Email)
+	f.Set("phone", crm.FormatPhone(c.Phone))
+	f.Set("industry", c.Industry)
+	setAddress(f, c.Address)
+	f.Set("tags", strings.Join(c.Tags, ", "))
+	if c.OwnerID != nil {
+		f.Set("owner_id", c.OwnerID.String())
+	}
+	f.Set("version", strconv.Itoa(c.Version))
+	u.companyForm(w, r, p, v, id.String(), c.Custom, false, http.StatusOK)
+}
+
+// companyForm renders the form; posted says whether v.Form holds a
+// submitted form (then the custom fields show what was typed).
+func (u *UI) companyForm(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom, posted bool, status int) {
+	v.Nav = "companies"
+	d := &companyFormData{ID: id}
+	var err error
+	if d.Owners, d.TagList, err = u.formChoices(r, p); err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityCompany)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	d.Custom = customInputs(v, defs, current, v.Form, posted)
+	v.Data = d
+	u.render(w, r, status, "company-form", v)
+}
+
+// formChoices are the users (owner) and tags a record form offers.
+func (u *UI) formChoices(r *http.Request, p *auth.Principal) (owners, tags []option, err error) {
+	users, err := u.Auth.ListUsers(r.Context(), p)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, us := range users {
+		if !us.Disabled {
+			owners = append(owners, option{Value: us.ID.String(), Label: us.Name})
+		}
+	}
+	ts, err := u.CRM.Tags(r.Context(), p)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, t := range ts {
+		tags = append(tags, option{Value: t.Name, Label: t.Name})
+	}
+	return owners, tags, nil
+}
+
+func setAddress(f url.Values, a crm.Address) {
+	f.Set("address.street", a.Street)
+	f.Set("address.postal_code", a.PostalCode)
+	f.Set("address.city", a.City)
+	f.Set("address.canton", a.Canton)
+	f.Set("address.country", a.Country)
+}
+
+func formAddress(f url.Values) *crm.Address {
+	return &crm.Address{Street: f.Get("address.street"), PostalCode: f.Get("address.postal_code"),
+		City: f.Get("address.city"), Canton: f.Get("address.canton"), Country: f.Get("address.country")}
+}
+
+// formOwner reads the owner select; empty leaves the owner as it is (or
+// the service's default, the creator).
+func formOwner(f url.Values, v *view) *uuid.UUID {
+	s := strings.TrimSpace(f.Get("owner_id"))
+	if s == "" {
+		return nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		v.Fields["owner_id"] = v.T("record.form.choose")
+		return nil
+	}
+	return &id
+}
+
+// companySave creates (no id) or updates a company from the form.
+func (u *UI) companySave(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	_ = r.ParseForm()
+	f := r.PostForm
+	var id uuid.UUID
+	if r.PathValue("id") != "" {
+		var err error
+		if id, err = pathID(r); err != nil {
+			u.fail(w, r, p, err)
+			return
+		}
+	}
+	title := "company.new"
+	if id != uuid.Nil {
+		title = "company.edit"
+	}
+	v := u.newView(w, r, p, title)
+	v.Form = f
+	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityCompany)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	name, uid, website, email, phone, industry := f.Get("name"), f.Get("uid"), f.Get("website"), f.Get("email"), f.Get("phone"), f.Get("industry")
+	tags := splitTags(f.Get("tags"))
+	in := crm.CompanyInput{Name: &name, UID: &uid, Website: &website, Email: &email, Phone: &phone, Industry: &industry,
+		Address: formAddress(f), Tags: &tags, OwnerID: formOwner(f, v), Custom: customPatch(defs, f, v.Fields, v)}
+	in.Version, _ = strconv.Atoi(f.Get("version"))
+	if len(v.Fields) > 0 {
+		v.Error = v.T("form.invalid")
+		u.companyForm(w, r, p, v, idString(id), nil, true, http.StatusUnprocessableEntity)
+		return
+	}
+	var c *crm.Company
+	if id == uuid.Nil {
+		c, err = u.CRM.CreateCompany(r.Context(), p, in, meta(r))
+	} else {
+		c, err = u.CRM.UpdateCompany(r.Context(), p, id, in, meta(r))
+	}
+	if err != nil {
+		if !formErrors(v, err) {
+			u.fail(w, r, p, err)
+			return
+		}
+		u.companyForm(w, r, p, v, idString(id), nil, true, statusOf(err))
+		return
+	}
+	u.setFlash(w, flash{Kind: "ok", Message: v.T("flash.saved")})
+	redirect(w, r, "/companies/"+c.ID.String())
+}
+
+// strOf is *s, or "" for nil.
+func strOf(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// statusOf is the status of a form refused by the service: 412 when the
+// record changed in the meantime, else 422.
+func statusOf(err error) int {
+	if rpcrm.ErrorCode(err) == rpcrm.EPRECONDITION {
+		return http.StatusPreconditionFailed
+	}
+	return http.StatusUnprocessableEntity
+}
+
+func idString(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
+}
+
+// companyExport sends the current list as CSV.
+func (u *UI) companyExport(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v := u.newView(w, r, p, "company.list")
+	lq := readListQuery(r, "/companies", crm.CompanySortable, "name")
+	f := crm.CompanyFilter{ListParams: lq.params()}
+	f.Limit, f.Cursor = crm.MaxLimit, ""
+	exportCSV(u, w, r, p, "companies", exportName(v, "firmen", "csv"), crm.CompanyCSVHeader,
+		func(cursor string) (*crm.Page[*crm.Company], error) {
+			f.Cursor = cursor
+			return u.CRM.ListCompanies(r.Context(), p, f)
+		}, func(items []*crm.Company) ([][]string, error) {
+			out := make([][]string, len(items))
+			for i, c := range items {
+				out[i] = crm.CompanyCSVRow(c)
+			}
+			return out, nil
+		})
+}
+
+func (u *UI) companyOps() trashOps {
+	return trashOps{base: "/companies",
+		name: func(ctx context.Context, p *auth.Principal, id uuid.UUID) (string, error) {
+			c, err := u.CRM.Company(ctx, p, id)
+			if err != nil {
+				return "", err
+			}
+			return c.Name, nil
+		},
+		del: u.CRM.DeleteCompany,
+		restore: func(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) (string, error) {
+			c, err := u.CRM.RestoreCompany(ctx, p, id, m)
+			if err != nil {
+				return "", err
+			}
+			return c.Name, nil
+		},
+		purge: u.CRM.PurgeCompany,
+	}
+}
+
+func (u *UI) companyRoutes() []route {
+	return []route{
+		page("GET /companies", auth.PermCompaniesRead, u.companyList),
+		page("GET /companies/trash", auth.PermCompaniesDelete, u.companyTrash),
+		page("GET /companies/export.csv", auth.PermExportRun, u.companyExport),
+		page("GET /companies/new", auth.PermCompaniesWrite, u.companyNew),
+		page("POST /companies", auth.PermCompaniesWrite, u.companySave),
+		page("GET /companies/{id}", auth.PermCompaniesRead, u.companyDetail),
+		page("GET /companies/{id}/edit", auth.PermCompaniesWrite, u.companyEdit),
+		page("POST /companies/{id}", auth.PermCompaniesWrite, u.companySave),
+		page("POST /companies/{id}/delete", auth.PermCompaniesDelete, u.deleteRecord(u.companyOps)),
+		page("POST /companies/{id}/restore", auth.PermCompaniesDelete, u.restoreRecord(u.companyOps)),
+		page("POST /companies/{id}/purge", auth.PermCompaniesDelete, u.purgeRecord(u.companyOps)),
+	}
+}

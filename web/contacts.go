@@ -1,0 +1,520 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/rpcrm/rpcrm/auth"
+	"github.com/rpcrm/rpcrm/crm"
+	"github.com/rpcrm/rpcrm/vcard"
+)
+
+// contactListData is the contacts list (and its trash).
+type contactListData struct {
+	*listPage
+	Items []*crm.Contact
+	// Companies are the company filter's choices (small tenants only; a
+	// company's page links to its contacts otherwise); CompanyName names
+	// the company filtered by.
+	Companies   []option
+	CompanyName string
+	companies   map[uuid.UUID]string
+}
+
+// CompanyOf is the name of a contact's company.
+func (d *contactListData) CompanyOf(id *uuid.UUID) string {
+	if id == nil {
+		return ""
+	}
+	return d.companies[*id]
+}
+
+// companyChoicesMax is the most companies the contact filter offers as a list.
+const companyChoicesMax = 100
+
+func (u *UI) contactList(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	u.showContacts(w, r, p, false)
+}
+
+func (u *UI) contactTrash(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	u.showContacts(w, r, p, true)
+}
+
+func (u *UI) showContacts(w http.ResponseWriter, r *http.Request, p *auth.Principal, trash bool) {
+	title := "contact.list"
+	if trash {
+		title = "contact.trash"
+	}
+	v := u.newView(w, r, p, title)
+	v.Nav = "contacts"
+	lq := readListQuery(r, "/contacts", crm.ContactSortable, "last_name")
+	lq.Trash = trash
+	lp, err := u.newListPage(r, p, v, lq, "contact")
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	data := &contactListData{listPage: lp}
+	target := hxTarget(r)
+	if target == "" {
+		if err := u.companyChoices(r.Context(), p, data); err != nil {
+			u.fail(w, r, p, err)
+			return
+		}
+	}
+	pg, err := u.CRM.ListContacts(r.Context(), p, crm.ContactFilter{ListParams: lq.params(), CompanyID: lq.CompanyID()})
+	switch {
+	case err == nil:
+		data.Items = pg.Items
+		lp.setCursor(pg.NextCursor)
+		if data.companies, err = u.contactCompanies(r.Context(), p, pg.Items); err != nil {
+			u.fail(w, r, p, err)
+			return
+		}
+	case listFailed(err):
+		formErrors(v, err)
+	default:
+		u.fail(w, r, p, err)
+		return
+	}
+	v.Data = data
+	switch target {
+	case "contact-results":
+		u.renderBlock(w, r, http.StatusOK, "contacts", "contact-results", v)
+	case "contact-more":
+		u.renderBlock(w, r, http.StatusOK, "contacts", "contact-rows", v)
+	default:
+		u.render(w, r, http.StatusOK, "contacts", v)
+	}
+}
+
+// companyChoices offers the companies as a filter when there are few, and
+// names the company filtered by.
+func (u *UI) companyChoices(ctx context.Context, p *auth.Principal, d *contactListData) error {
+	if _, ok := p.Can(auth.PermCompaniesRead); !ok {
+		return nil
+	}
+	if id := d.Query.CompanyID(); id != nil {
+		names, err := u.CRM.CompanyNames(ctx, p, []uuid.UUID{*id})
+		if err != nil {
+			return err
+		}
+		d.CompanyName = names[*id]
+	}
+	pg, err := u.CRM.ListCompanies(ctx, p, crm.CompanyFilter{ListParams: crm.ListParams{Limit: companyChoicesMax}})
+	if err != nil {
+		return err
+	}
+	if pg.NextCursor != "" {
+		return nil
+	}
+	for _, c := range pg.Items {
+		d.Companies = append(d.Companies, option{Value: c.ID.String(), Label: c.Name})
+	}
+	return nil
+}
+
+// contactCompanies looks up the companies of a page of contacts at once.
+func (u *UI) contactCompanies(ctx context.Context, p *auth.Principal, items []*crm.Contact) (map[uuid.UUID]string, error) {
+	var ids []uuid.UUID
+	seen := map[uuid.UUID]bool{}
+	for _, c := range items {
+		if c.CompanyID != nil && !seen[*c.CompanyID] {
+			seen[*c.CompanyID] = true
+			ids = append(ids, *c.CompanyID)
+		}
+	}
+	return u.CRM.CompanyNames(ctx, p, ids)
+}
+
+// contactDetailData is the contact page.
+type contactDetailData struct {
+	Contact *crm.Contact
+	Company *crm.Company
+	Owner   string
+	Custom  []customShown
+	Deals   []*crm.Deal
+	More    bool
+	Parts   *recordParts
+	// Links are further records a quick action is linked to (the company).
+	Links map[string]any
+}
+
+func (u *UI) contactDetail(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	u.contactDetailView(w, r, p, id, u.newView(w, r, p, "contact.title"), http.StatusOK)
+}
+
+// contactDetailView renders the contact page with a prepared view.
+func (u *UI) contactDetailView(w http.ResponseWriter, r *http.Request, p *auth.Principal, id uuid.UUID, v *view, status int) {
+	c, err := u.CRM.Contact(r.Context(), p, id)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	v.Title = c.Name
+	v.Nav = "contacts"
+	d := &contactDetailData{Contact: c, Links: map[string]any{}}
+	if c.CompanyID != nil {
+		if _, ok := p.Can(auth.PermCompaniesRead); ok {
+			// A company outside the user's scope is simply not shown.
+			d.Company, _ = u.CRM.Company(r.Context(), p, *c.CompanyID)
+		}
+		d.Links["company_id"] = c.CompanyID.String()
+	}
+	if d.Parts, err = u.loadRecordParts(r, p, v, recordRef{Entity: crm.EntityContact, ID: id}); err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	d.Owner = d.Parts.userName(c.OwnerID)
+	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityContact)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	d.Custom = customDisplay(v, defs, c.Custom)
+	if d.Deals, d.More, err = u.linkedDeals(r.Context(), p, crm.DealFilter{ContactID: &id}); err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	v.Data = d
+	u.render(w, r, status, "contact", v)
+}
+
+// contactFormData is the create and edit form.
+type contactFormData struct {
+	ID        string
+	Owners    []option
+	TagList   []option
+	Languages []option
+	Custom    []customInput
+}
+
+func (u *UI) contactNew(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v := u.newView(w, r, p, "contact.new")
+	v.Form.Set("owner_id", p.UserID.String())
+	v.Form.Set("language", "de")
+	v.Form.Set("address.country", "CH")
+	if id, err := uuid.Parse(r.URL.Query().Get("company_id")); err == nil {
+		if c, err := u.CRM.Company(r.Context(), p, id); err == nil {
+			v.Form.Set("company", c.Name)
+			v.Form.Set("company_id", c.ID.String())
+		}
+	}
+	u.contactForm(w, r, p, v, "", nil, false, http.StatusOK)
+}
+
+func (u *UI) contactEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	c, err := u.CRM.Contact(r.Context(), p, id)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	v := u.newView(w, r, p, "contact.edit")
+	f := v.Form
+	f.Set("salutation", c.Salutation)
+	f.Set("first_name", c.FirstName)
+	f.Set("last_name", c.LastName)
+	f.Set("emails", strings.Join(c.Emails, "\n"))
+	phones := make([]string, len(c.Phones))
+	for i, ph := range c.Phones {
+		phones[i] = crm.FormatPhone(ph)
+	}
+	f.Set("phones", strings.Join(phones, "\n"))
+	f.Set("job_title", c.JobTitle)
+	if c.CompanyID != nil {
+		f.Set("company_id", c.CompanyID.String())
+		if names, err := u.CRM.CompanyNames(r.Context(), p, []uuid.UUID{*c.CompanyID}); err == nil {
+			f.Set("company", names[*c.CompanyID])
+		}
+	}
+	setAddress(f, c.Address)
+	f.Set("language", c.Language)
+	f.Set("birthday", strOf(c.Birthday))
+	f.Set("tags", strings.Join(c.Tags, ", "))
+	if c.OwnerID != nil {
+		f.Set("owner_id", c.OwnerID.String())
+	}
+	if c.MarketingConsent.Given {
+		f.Set("consent", "true")
+	}
+	f.Set("consent_source", c.MarketingConsent.Source)
+	f.Set("version", strconv.Itoa(c.Version))
+	u.contactForm(w, r, p, v, id.String(), c.Custom, false, http.StatusOK)
+}
+
+func (u *UI) contactForm(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom, posted bool, status int) {
+	v.Nav = "contacts"
+	d := &contactFormData{ID: id}
+	var err error
+	if d.Owners, d.TagList, err = u.formChoices(r, p); err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	for _, l := range crm.ContactLanguages {
+		d.Languages = append(d.Languages, option{Value: l, Label: v.T("contact.lang." + l)})
+	}
+	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityContact)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	d.Custom = customInputs(v, defs, current, v.Form, posted)
+	v.Data = d
+	u.render(w, r, status, "contact-form", v)
+}
+
+// formCompany resolves the form's company: the hidden company_id when the
+// name field still shows that company, else the one company of that name
+// (case-insensitive). Empty clears the company.
+func (u *UI) formCompany(ctx context.Context, p *auth.Principal, f url.Values, v *view) crm.NullID {
+	name := strings.TrimSpace(f.Get("company"))
+	if name == "" {
+		return crm.NullID{Set: true}
+	}
+	if id, err := uuid.Parse(f.Get("company_id")); err == nil {
+		if names, err := u.CRM.CompanyNames(ctx, p, []uuid.UUID{id}); err == nil && strings.EqualFold(names[id], name) {
+			return crm.NullID{Set: true, ID: &id}
+		}
+	}
+	pg, err := u.CRM.ListCompanies(ctx, p, crm.CompanyFilter{ListParams: crm.ListParams{Q: name, Limit: crm.MaxLimit}})
+	if err != nil {
+		v.Fields["company"] = v.T("contact.company.unknown")
+		return crm.NullID{}
+	}
+	var found []uuid.UUID
+	for _, c := range pg.Items {
+		if strings.EqualFold(c.Name, name) {
+			found = append(found, c.ID)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return crm.NullID{Set: true, ID: &found[0]}
+	case 0:
+		v.Fields["company"] = v.T("contact.company.unknown")
+	default:
+		v.Fields["company"] = v.T("contact.company.ambiguous")
+	}
+	return crm.NullID{}
+}
+
+// contactSave creates (no id) or updates a contact from the form.
+func (u *UI) contactSave(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	_ = r.ParseForm()
+	f := r.PostForm
+	var id uuid.UUID
+	if r.PathValue("id") != "" {
+		var err error
+		if id, err = pathID(r); err != nil {
+			u.fail(w, r, p, err)
+			return
+		}
+	}
+	title := "contact.new"
+	if id != uuid.Nil {
+		title = "contact.edit"
+	}
+	v := u.newView(w, r, p, title)
+	v.Form = f
+	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityContact)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	salutation, first, last, job, lang, birthday := f.Get("salutation"), f.Get("first_name"), f.Get("last_name"),
+		f.Get("job_title"), f.Get("language"), f.Get("birthday")
+	emails, phones, tags := splitLines(f.Get("emails")), splitLines(f.Get("phones")), splitTags(f.Get("tags"))
+	given, source := f.Get("consent") == "true", f.Get("consent_source")
+	in := crm.ContactInput{Salutation: &salutation, FirstName: &first, LastName: &last, Emails: &emails, Phones: &phones,
+		JobTitle: &job, Address: formAddress(f), Language: &lang, Birthday: &birthday, Tags: &tags, OwnerID: formOwner(f, v),
+		MarketingConsent: &crm.ConsentInput{Given: &given, Source: &source}, Custom: customPatch(defs, f, v.Fields, v)}
+	in.CompanyID = u.formCompany(r.Context(), p, f, v)
+	in.Version, _ = strconv.Atoi(f.Get("version"))
+	if len(v.Fields) > 0 {
+		v.Error = v.T("form.invalid")
+		u.contactForm(w, r, p, v, idString(id), nil, true, http.StatusUnprocessableEntity)
+		return
+	}
+	var c *crm.Contact
+	if id == uuid.Nil {
+		c, err = u.CRM.CreateContact(r.Context(), p, in, meta(r))
+	} else {
+		c, err = u.CRM.UpdateContact(r.Context(), p, id, in, meta(r))
+	}
+	if err != nil {
+		if !formErrors(v, err) {
+			u.fail(w, r, p, err)
+			return
+		}
+		lineErrors(v, "emails")
+		lineErrors(v, "phones")
+		for from, to := range map[string]string{"company_id": "company", "marketing_consent.source": "consent_source",
+			"marketing_consent.at": "consent"} {
+			if m, ok := v.Fields[from]; ok {
+				v.Fields[to] = m
+			}
+		}
+		u.contactForm(w, r, p, v, idString(id), nil, true, statusOf(err))
+		return
+	}
+	u.setFlash(w, flash{Kind: "ok", Message: v.T("flash.saved")})
+	redirect(w, r, "/contacts/"+c.ID.String())
+}
+
+// companyOptions answers the company field's suggestions while typing
+// (htmx): the companies matching the text, as datalist options.
+func (u *UI) companyOptions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	var opts []option
+	if q := strings.TrimSpace(r.URL.Query().Get("company")); q != "" {
+		pg, err := u.CRM.ListCompanies(r.Context(), p, crm.CompanyFilter{ListParams: crm.ListParams{Q: q, Limit: 10}})
+		if err != nil {
+			u.fail(w, r, p, err)
+			return
+		}
+		for _, c := range pg.Items {
+			opts = append(opts, option{Value: c.Name, Label: c.Address.City})
+		}
+	}
+	u.renderBlock(w, r, http.StatusOK, "contact-form", "company-options", opts)
+}
+
+// contactFilter is the contact filter of an export.
+func contactExportFilter(r *http.Request) crm.ContactFilter {
+	lq := readListQuery(r, "/contacts", crm.ContactSortable, "last_name")
+	f := crm.ContactFilter{ListParams: lq.params(), CompanyID: lq.CompanyID()}
+	f.Limit, f.Cursor = crm.MaxLimit, ""
+	return f
+}
+
+// contactExport sends the current list as CSV.
+func (u *UI) contactExport(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v := u.newView(w, r, p, "contact.list")
+	f := contactExportFilter(r)
+	exportCSV(u, w, r, p, "contacts", exportName(v, "kontakte", "csv"), crm.ContactCSVHeader,
+		func(cursor string) (*crm.Page[*crm.Contact], error) {
+			f.Cursor = cursor
+			return u.CRM.ListContacts(r.Context(), p, f)
+		}, func(items []*crm.Contact) ([][]string, error) {
+			names, err := u.contactCompanies(r.Context(), p, items)
+			if err != nil {
+				return nil, err
+			}
+			out := make([][]string, len(items))
+			for i, c := range items {
+				out[i] = crm.ContactCSVRow(c, companyName(names, c.CompanyID))
+			}
+			return out, nil
+		})
+}
+
+func companyName(names map[uuid.UUID]string, id *uuid.UUID) string {
+	if id == nil {
+		return ""
+	}
+	return names[*id]
+}
+
+// contactExportVCF sends the current list as vCards.
+func (u *UI) contactExportVCF(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v := u.newView(w, r, p, "contact.list")
+	f := contactExportFilter(r)
+	n, ok := exportPages(u, w, r, p, func(cursor string) (*crm.Page[*crm.Contact], error) {
+		f.Cursor = cursor
+		return u.CRM.ListContacts(r.Context(), p, f)
+	}, func() {
+		attachment(w, "text/vcard; charset=utf-8", exportName(v, "kontakte", "vcf"))
+	}, func(items []*crm.Contact) error {
+		names, err := u.contactCompanies(r.Context(), p, items)
+		if err != nil {
+			return err
+		}
+		for _, c := range items {
+			if err := vcard.Encode(w, crm.ContactCard(c, companyName(names, c.CompanyID))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if ok {
+		u.logExport(r, p, "contacts", "vcard", n)
+	}
+}
+
+// contactVCard sends one contact as a vCard (address book import).
+func (u *UI) contactVCard(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id, err := pathID(r)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	c, err := u.CRM.Contact(r.Context(), p, id)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	names, err := u.contactCompanies(r.Context(), p, []*crm.Contact{c})
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	name := crm.SanitizeFileName(c.Name)
+	attachment(w, "text/vcard; charset=utf-8", name+".vcf")
+	if err := vcard.Encode(w, crm.ContactCard(c, companyName(names, c.CompanyID))); err != nil {
+		u.Log.ErrorContext(r.Context(), "vcard", "err", err)
+	}
+}
+
+func (u *UI) contactOps() trashOps {
+	return trashOps{base: "/contacts",
+		name: func(ctx context.Context, p *auth.Principal, id uuid.UUID) (string, error) {
+			c, err := u.CRM.Contact(ctx, p, id)
+			if err != nil {
+				return "", err
+			}
+			return c.Name, nil
+		},
+		del: u.CRM.DeleteContact,
+		restore: func(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) (string, error) {
+			c, err := u.CRM.RestoreContact(ctx, p, id, m)
+			if err != nil {
+				return "", err
+			}
+			return c.Name, nil
+		},
+		purge: u.CRM.PurgeContact,
+	}
+}
+
+func (u *UI) contactRoutes() []route {
+	return []route{
+		page("GET /contacts", auth.PermContactsRead, u.contactList),
+		page("GET /contacts/trash", auth.PermContactsDelete, u.contactTrash),
+		page("GET /contacts/export.csv", auth.PermExportRun, u.contactExport),
+		page("GET /contacts/export.vcf", auth.PermExportRun, u.contactExportVCF),
+		page("GET /contacts/new", auth.PermContactsWrite, u.contactNew),
+		page("GET /contacts/company-options", auth.PermCompaniesRead, u.companyOptions),
+		page("POST /contacts", auth.PermContactsWrite, u.contactSave),
+		page("GET /contacts/{id}", auth.PermContactsRead, u.contactDetail),
+		page("GET /contacts/{id}/vcard", auth.PermContactsRead, u.contactVCard),
+		page("GET /contacts/{id}/edit", auth.PermContactsWrite, u.contactEdit),
+		page("POST /contacts/{id}", auth.PermContactsWrite, u.contactSave),
+		page("POST /contacts/{id}/delete", auth.PermContactsDelete, u.deleteRecord(u.contactOps)),
+		page("POST /contacts/{id}/restore", auth.PermContactsDelete, u.restoreRecord(u.contactOps)),
+		page("POST /contacts/{id}/purge", auth.PermContactsDelete, u.purgeRecord(u.contactOps)),
+	}
+}
