@@ -78,7 +78,6 @@ func (a *API) createActivity(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		a.fail(w, r, err)
 		return
 	}
-	a.recordsCreated(p, "activity", 1)
 	etag(w, act.Version)
 	w.Header().Set("Location", "/api/v1/activities/"+act.ID.String())
 	httpserver.JSON(w, http.StatusCreated, act)

@@ -44,7 +44,6 @@ func (a *API) createCompany(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		a.fail(w, r, err)
 		return
 	}
-	a.recordsCreated(p, "company", 1)
 	etag(w, c.Version)
 	w.Header().Set("Location", "/api/v1/companies/"+c.ID.String())
 	httpserver.JSON(w, http.StatusCreated, c)

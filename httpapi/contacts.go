@@ -49,7 +49,6 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		a.fail(w, r, err)
 		return
 	}
-	a.recordsCreated(p, "contact", 1)
 	etag(w, c.Version)
 	w.Header().Set("Location", "/api/v1/contacts/"+c.ID.String())
 	httpserver.JSON(w, http.StatusCreated, c)

@@ -60,7 +60,6 @@ func (a *API) createDeal(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		a.fail(w, r, err)
 		return
 	}
-	a.recordsCreated(p, "deal", 1)
 	etag(w, d.Version)
 	w.Header().Set("Location", "/api/v1/deals/"+d.ID.String())
 	httpserver.JSON(w, http.StatusCreated, d)

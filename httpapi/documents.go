@@ -128,7 +128,6 @@ func (a *API) uploadDocument(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return
 	}
 	keep = true
-	a.recordsCreated(p, "document", 1)
 	etag(w, d.Version)
 	w.Header().Set("Location", "/api/v1/documents/"+d.ID.String())
 	httpserver.JSON(w, http.StatusCreated, d)

@@ -97,7 +97,7 @@ func newServer(t *testing.T, e *testfix.Env, o serverOptions) *testServer {
 	// One login gate for API and UI, as serve.go wires it.
 	gate := httpserver.NewLoginGate(o.LoginPerIP, o.LoginPerAccount, m, log, o.HashConcurrency)
 	api := &httpapi.API{
-		Auth: o.Auth, Audit: &postgres.AuditService{DB: e.DB}, CRM: &postgres.CRMService{DB: e.DB}, Log: log, Metrics: m,
+		Auth: o.Auth, Audit: &postgres.AuditService{DB: e.DB}, CRM: m.CountCreations(&postgres.CRMService{DB: e.DB}), Log: log, Metrics: m,
 		MaxBodyBytes: o.MaxBodyBytes, Gate: gate,
 	}
 	ui := &web.UI{Auth: o.Auth, Gate: gate, Log: log, RefreshTTL: 24 * time.Hour}

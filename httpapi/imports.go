@@ -124,9 +124,6 @@ func (a *API) importHandler(write auth.Permission, run func(r *http.Request, p *
 			a.fail(w, r, err)
 			return
 		}
-		if !res.DryRun && !res.RolledBack {
-			a.recordsCreated(p, importedType(write), res.Created)
-		}
 		status := http.StatusOK
 		if res.RolledBack {
 			status = http.StatusUnprocessableEntity

@@ -94,7 +94,8 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 	gate := httpserver.NewLoginGate(ratelimit.NewWindow(cfg.LoginLimitIP, time.Minute),
 		ratelimit.NewWindow(cfg.LoginLimitAccount, 15*time.Minute), m, log, 0)
 	files := uploadStore(cfg)
-	crmSvc := &postgres.CRMService{DB: db, Files: files}
+	// Records created through the API, the UI or imports are counted.
+	crmSvc := m.CountCreations(&postgres.CRMService{DB: db, Files: files})
 	api := &httpapi.API{
 		Auth: authSvc, Audit: &postgres.AuditService{DB: db}, CRM: crmSvc, Log: log, Metrics: m,
 		MaxBodyBytes: cfg.MaxBodyBytes, Gate: gate, Files: files, MaxUploadBytes: cfg.MaxUploadBytes,
