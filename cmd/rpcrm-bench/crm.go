@@ -359,7 +359,7 @@ func crmBudget(o *options, perPhase time.Duration) time.Duration {
 		stages = 2
 	}
 	perStage := o.waitQuiet + time.Duration(len(crmOps))*perPhase + time.Duration(o.cursorPage)*100*time.Millisecond
-	return 2*time.Minute + time.Duration(rows)*200*time.Microsecond + time.Duration(stages)*perStage
+	return 2*time.Minute + time.Duration(rows)*time.Millisecond + time.Duration(stages)*perStage
 }
 
 // evaluate sets the goals: p99 per operation at every size, and each
