@@ -46,6 +46,9 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 # Throughput and latency of GET /api/v1/me against direct pgx, 32 clients on loopback.
+# Then the CRM scenario: two tenants of 100k contacts (+ companies, deals, activities),
+# six contact operations with 16 clients, again after growing one tenant to 1M contacts.
+# Takes 10-30 minutes; see docs/benchmarks.md (-scenario me|crm, -contacts, -grow-to).
 bench: build
 	$(GO) run ./cmd/rpcrm-bench -bin $(BIN)
 

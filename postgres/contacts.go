@@ -39,35 +39,25 @@ func scanContact(r pgx.Row, extra ...any) (*crm.Contact, error) {
 
 // contactSorts are the sort keys; none may be NULL, or keyset paging would
 // skip rows, hence the far-future date for contacts without a birthday.
-var contactSorts = map[string]struct{ expr, cast string }{
-	"last_name":  {"lower(last_name) || ' ' || lower(first_name)", "::text"},
-	"first_name": {"lower(first_name) || ' ' || lower(last_name)", "::text"},
-	"created_at": {"created_at", "::timestamptz"},
-	"updated_at": {"updated_at", "::timestamptz"},
-	"birthday":   {"coalesce(birthday, DATE '9999-12-31')", "::date"},
+// The name orders compare last and first name as a row: the index
+// contacts_name_idx (tenant_id, lower(last_name), lower(first_name), id)
+// delivers "last_name" in order, so a page reads only its own rows.
+var contactSorts = map[string]sortSpec{
+	"last_name":  {cols: []string{"lower(last_name)", "lower(first_name)"}},
+	"first_name": {cols: []string{"lower(first_name)", "lower(last_name)"}},
+	"created_at": {expr: "created_at", cast: "::timestamptz"},
+	"updated_at": {expr: "updated_at", cast: "::timestamptz"},
+	"birthday":   {expr: "coalesce(birthday, DATE '9999-12-31')", cast: "::date"},
 }
 
 // ListContacts lists the contacts the principal may see.
 func (s *CRMService) ListContacts(ctx context.Context, p *auth.Principal, f crm.ContactFilter) (*crm.Page[*crm.Contact], error) {
-	if err := f.Normalize(crm.ContactSortable, "last_name"); err != nil {
+	q, err := contactListQuery(p, &f)
+	if err != nil {
 		return nil, err
 	}
-	sort := contactSorts[f.Sort]
-	q := &query{}
-	q.add("SELECT " + contactColumns + ", (" + sort.expr + ")::text AS sort_key FROM contacts WHERE tenant_id = " + q.arg(p.TenantID))
-	if err := ownerFilter(q, p, contacts.read, "owner_id"); err != nil {
-		return nil, err
-	}
-	commonFilters(q, f.ListParams)
-	if f.CompanyID != nil {
-		q.add(" AND company_id = " + q.arg(*f.CompanyID))
-	}
-	if f.Language != "" {
-		q.add(" AND language = lower(" + q.arg(f.Language) + ")")
-	}
-	keyset(q, f.ListParams, sort.expr, sort.cast)
 	var items []keyed[*crm.Contact]
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	err = s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, q.String(), q.args...)
 		if err != nil {
 			return err
@@ -84,6 +74,31 @@ func (s *CRMService) ListContacts(ctx context.Context, p *auth.Principal, f crm.
 		return nil, err
 	}
 	return page(items, f.ListParams, func(c *crm.Contact) uuid.UUID { return c.ID }), nil
+}
+
+// contactListQuery is the query of one page of ListContacts; it
+// normalises f.
+func contactListQuery(p *auth.Principal, f *crm.ContactFilter) (*query, error) {
+	if err := f.Normalize(crm.ContactSortable, "last_name"); err != nil {
+		return nil, err
+	}
+	sort := contactSorts[f.Sort]
+	q := &query{}
+	q.add("SELECT " + contactColumns + ", " + sort.keySQL() + " AS sort_key FROM contacts WHERE tenant_id = " + q.arg(p.TenantID))
+	if err := ownerFilter(q, p, contacts.read, "owner_id"); err != nil {
+		return nil, err
+	}
+	commonFilters(q, f.ListParams)
+	if f.CompanyID != nil {
+		q.add(" AND company_id = " + q.arg(*f.CompanyID))
+	}
+	if f.Language != "" {
+		q.add(" AND language = lower(" + q.arg(f.Language) + ")")
+	}
+	if err := keysetBy(q, f.ListParams, sort); err != nil {
+		return nil, err
+	}
+	return q, nil
 }
 
 // Contact returns one live contact.

@@ -578,11 +578,13 @@ func TestContactFiltersAndPaging(t *testing.T) {
 				for _, c := range pg.Items {
 					// Only plain ASCII keys compare alike in Go and in any database collation.
 					if prev != nil && sort == "last_name" {
-						a, b := strings.ToLower(prev.LastName+" "+prev.FirstName), strings.ToLower(c.LastName+" "+c.FirstName)
+						// Last name, then first name, each compared on its own.
+						a := []string{strings.ToLower(prev.LastName), strings.ToLower(prev.FirstName)}
+						b := []string{strings.ToLower(c.LastName), strings.ToLower(c.FirstName)}
 						if desc {
 							a, b = b, a
 						}
-						if plainKey(a) && plainKey(b) && a > b {
+						if plainKey(strings.Join(a, " ")) && plainKey(strings.Join(b, " ")) && slices.Compare(a, b) > 0 {
 							t.Errorf("last_name order (desc %v): %q, %q", desc, prev.Name, c.Name)
 						}
 					}

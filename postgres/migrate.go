@@ -93,11 +93,16 @@ func Migrate(ctx context.Context, ownerURL string, log *slog.Logger) ([]int64, e
 // before the policy's own condition, when its function is LEAKPROOF: it
 // cannot reveal anything about rows the policy would hide. LIKE and
 // pg_trgm's word similarity qualify in our use (they raise no errors that
-// depend on the row's data), but only a superuser may say so.
+// depend on the row's data), but only a superuser may say so. lower() is
+// the same case for the indexes on lower(name) that serve sorted lists: a
+// list page after a cursor ((lower(last_name), lower(first_name), id) > …)
+// starts in the index only if lower() is LEAKPROOF; otherwise page 500
+// reads the 24 950 rows before it.
 var leakproofStatements = []string{
 	"ALTER FUNCTION pg_catalog.textlike(text, text) LEAKPROOF",
 	"ALTER FUNCTION word_similarity_op(text, text) LEAKPROOF",
 	"ALTER FUNCTION word_similarity_commutator_op(text, text) LEAKPROOF",
+	"ALTER FUNCTION pg_catalog.lower(text) LEAKPROOF",
 }
 
 // markSearchLeakproof applies leakproofStatements when the owner connection
@@ -106,7 +111,8 @@ func markSearchLeakproof(ctx context.Context, db *sql.DB, log *slog.Logger) erro
 	var super, done bool
 	err := db.QueryRowContext(ctx, `SELECT r.rolsuper,
 		(SELECT bool_and(proleakproof) FROM pg_proc WHERE oid IN ('pg_catalog.textlike(text,text)'::regprocedure,
-			'word_similarity_op(text,text)'::regprocedure, 'word_similarity_commutator_op(text,text)'::regprocedure))
+			'word_similarity_op(text,text)'::regprocedure, 'word_similarity_commutator_op(text,text)'::regprocedure,
+			'pg_catalog.lower(text)'::regprocedure))
 		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&super, &done)
 	if err != nil {
 		return fmt.Errorf("inspect search functions: %w", err)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -194,6 +195,57 @@ func keyset(q *query, lp crm.ListParams, sortExpr, cast string) {
 		q.add(fmt.Sprintf(" AND (%s, id) %s (%s%s, %s)", sortExpr, cmp, q.arg(c.Key), cast, q.arg(c.ID)))
 	}
 	q.add(fmt.Sprintf(" ORDER BY %s %s, id %s LIMIT %d", sortExpr, dir, dir, lp.Limit+1))
+}
+
+// sortSpec is a list's sort key: one SQL expression, with the cast that
+// turns a cursor's key text back into its type; or several text
+// expressions (cols) compared as a row, for an order an index of several
+// columns serves as it is. A concatenation of them would sort alike but no
+// index could deliver it: every page would sort all of the tenant's rows.
+// The cursor's key is then a JSON array of the values.
+type sortSpec struct {
+	expr, cast string
+	cols       []string
+}
+
+// keySQL is the SQL of the sort key as text, as a cursor carries it.
+func (s sortSpec) keySQL() string {
+	if s.cols != nil {
+		return "json_build_array(" + strings.Join(s.cols, ", ") + ")::text"
+	}
+	return "(" + s.expr + ")::text"
+}
+
+// keysetBy is keyset for a sortSpec. A cursor whose key does not fit the
+// sort (made before the sort's key changed) is a field error, not a
+// database error.
+func keysetBy(q *query, lp crm.ListParams, s sortSpec) error {
+	if s.cols == nil {
+		keyset(q, lp, s.expr, s.cast)
+		return nil
+	}
+	dir, cmp := "ASC", ">"
+	if lp.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	if lp.Cursor != "" {
+		c, _ := crm.DecodeCursor(lp.Cursor) // validated by ListParams.Normalize
+		var vals []string
+		if err := json.Unmarshal([]byte(c.Key), &vals); err != nil || len(vals) != len(s.cols) {
+			return rpcrm.FieldError("cursor", "Der Cursor ist veraltet; bitte die Liste neu laden.")
+		}
+		args := make([]string, len(vals))
+		for i, v := range vals {
+			args[i] = q.arg(v) + "::text"
+		}
+		q.add(fmt.Sprintf(" AND (%s, id) %s (%s, %s)", strings.Join(s.cols, ", "), cmp, strings.Join(args, ", "), q.arg(c.ID)))
+	}
+	order := make([]string, 0, len(s.cols)+1)
+	for _, col := range append(s.cols[:len(s.cols):len(s.cols)], "id") {
+		order = append(order, col+" "+dir)
+	}
+	q.add(fmt.Sprintf(" ORDER BY %s LIMIT %d", strings.Join(order, ", "), lp.Limit+1))
+	return nil
 }
 
 // commonFilters adds the filters every list shares.

@@ -33,8 +33,11 @@ type searchSpec struct {
 
 // searchFrom is the type-specific part of a search query.
 type searchFrom struct {
-	table           string // FROM clause, the searched table as "r"
-	title, subtitle string // SQL
+	table string // the searched table as "r"
+	// joins are the tables the subtitle needs besides r; they are joined
+	// to the hits only, after the ranking.
+	joins           string
+	title, subtitle string // SQL; the title only of r
 }
 
 var searchSpecs = []searchSpec{
@@ -145,22 +148,28 @@ func searchSQL(q *query, p *auth.Principal, perm auth.Permission, f searchFrom, 
 	if s, _ := p.Grants.Allows(perm); s == auth.ScopeOwn {
 		base += " AND r.owner_id = " + q.arg(p.UserID)
 	}
-	cols := "r.id, " + f.title + " AS title, " + f.subtitle + " AS subtitle, "
-	q.add(fmt.Sprintf(`WITH term AS (SELECT t, %[1]s AS pat, %[2]s AS re, (%[12]s) AS tri FROM (SELECT %[3]s AS t) x),
+	// The hits are ranked on the searched table alone; the subtitle's joins
+	// (a contact's company, a deal's stage) are made for the hits only, not
+	// for every match of a common name.
+	q.add(fmt.Sprintf(`WITH term AS (SELECT t, %[1]s AS pat, %[2]s AS re, (%[11]s) AS tri FROM (SELECT %[3]s AS t) x),
 		words AS (
-			SELECT %[4]s CASE WHEN r.search ~ (%[5]s || '\M')
-					THEN CASE WHEN search_norm(%[6]s) = %[7]s THEN 4 ELSE 3 END
-					ELSE 1 + word_similarity(%[7]s, r.search) END AS score, r.updated_at
-			%[8]s AND r.search LIKE %[9]s AND r.search ~ %[5]s
-			ORDER BY score DESC, r.updated_at DESC, r.id LIMIT %[10]d)
-		SELECT id, title, subtitle, round(score::numeric, 4)::float8 FROM (
+			SELECT r.id, CASE WHEN r.search ~ (%[4]s || '\M')
+					THEN CASE WHEN search_norm(%[5]s) = %[6]s THEN 4 ELSE 3 END
+					ELSE 1 + word_similarity(%[6]s, r.search) END AS score, r.updated_at
+			%[7]s AND r.search LIKE %[8]s AND r.search ~ %[4]s
+			ORDER BY score DESC, r.updated_at DESC, r.id LIMIT %[9]d),
+		hits AS (
 			SELECT * FROM words
 			UNION ALL
-			SELECT %[4]s word_similarity(%[7]s, r.search), r.updated_at
-			%[8]s AND (SELECT count(*) FROM words) < %[10]d
-			AND (r.search LIKE %[9]s%[11]s) AND NOT r.search ~ %[5]s
-		) hits ORDER BY score DESC, updated_at DESC, id LIMIT %[10]d`,
-		likeEscape("t"), regexpEscape("t"), termSQL, cols, word, f.title, t, base, pat, limit, fuzzy, trigramPrefilter))
+			SELECT r.id, word_similarity(%[6]s, r.search), r.updated_at
+			%[7]s AND (SELECT count(*) FROM words) < %[9]d
+			AND (r.search LIKE %[8]s%[10]s) AND NOT r.search ~ %[4]s
+			ORDER BY score DESC, updated_at DESC, id LIMIT %[9]d)
+		SELECT r.id, %[5]s, %[12]s, round(h.score::numeric, 4)::float8
+		FROM hits h JOIN %[13]s ON r.tenant_id = %[14]s AND r.id = h.id%[15]s
+		ORDER BY h.score DESC, h.updated_at DESC, h.id`,
+		likeEscape("t"), regexpEscape("t"), termSQL, word, f.title, t, base, pat, limit, fuzzy, trigramPrefilter,
+		f.subtitle, f.table, tenant, f.joins))
 }
 
 // trigramPrefilter is the SQL of a regular expression that every text
@@ -196,9 +205,9 @@ func contactSearch(q *query, p *auth.Principal) searchFrom {
 		subtitle: "coalesce(r.emails[1], '')"}
 	if s, ok := p.Grants.Allows(auth.PermCompaniesRead); ok {
 		f.subtitle = "coalesce(co.name, r.emails[1], '')"
-		f.table += " LEFT JOIN companies co ON co.tenant_id = r.tenant_id AND co.id = r.company_id AND co.deleted_at IS NULL"
+		f.joins = " LEFT JOIN companies co ON co.tenant_id = r.tenant_id AND co.id = r.company_id AND co.deleted_at IS NULL"
 		if s == auth.ScopeOwn {
-			f.table += " AND co.owner_id = " + q.arg(p.UserID)
+			f.joins += " AND co.owner_id = " + q.arg(p.UserID)
 		}
 	}
 	return f
@@ -206,7 +215,7 @@ func contactSearch(q *query, p *auth.Principal) searchFrom {
 
 // dealSearch shows a deal's amount and stage, e.g. "CHF 12500.00 · Offerte".
 func dealSearch(*query, *auth.Principal) searchFrom {
-	return searchFrom{table: "deals r LEFT JOIN stages s ON s.tenant_id = r.tenant_id AND s.id = r.stage_id",
+	return searchFrom{table: "deals r", joins: " LEFT JOIN stages s ON s.tenant_id = r.tenant_id AND s.id = r.stage_id",
 		title:    "r.title",
 		subtitle: "concat_ws(' · ', CASE WHEN r.amount IS NOT NULL THEN r.currency || ' ' || r.amount::text END, s.name)"}
 }

@@ -67,7 +67,17 @@ type options struct {
 	waitQuiet  time.Duration
 	privatePG  bool
 	latencyLog string
+
+	// The CRM scenario.
+	scenario   string // all, me or crm
+	contacts   int    // per tenant; companies, deals and activities follow
+	growTo     int    // contacts of bench1 in the second measurement; 0: none
+	crmClients int
+	cursorPage int
+	seed       uint64
 }
+
+func (o *options) runs(scenario string) bool { return o.scenario == "all" || o.scenario == scenario }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -88,7 +98,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// Everything before the teardown is bounded by one deadline, so that a
 	// hung server or database cannot keep the benchmark running.
 	perPhase := o.warmup + o.duration + requestGrace
-	budget := setupBudget + o.waitQuiet + time.Duration(2*o.rounds)*perPhase + time.Minute
+	budget := setupBudget + time.Minute
+	if o.runs("me") {
+		budget += o.waitQuiet + time.Duration(2*o.rounds)*perPhase
+	}
+	if o.runs("crm") {
+		budget += crmBudget(o, perPhase)
+	}
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 
@@ -132,6 +148,12 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.privatePG, "private-pg", false, "start a private PostgreSQL even if one answers on 127.0.0.1:5432 (ignored when DATABASE_URL is set)")
 	fs.StringVar(&o.latencyLog, "latency-log", "", "write every measured request (round, phase, client, start, latency, error) to this CSV file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (server log, tenants.json) for inspection")
+	fs.StringVar(&o.scenario, "scenario", "all", "what to run: me (GET /api/v1/me vs. pgx), crm (the CRM scenario) or all")
+	fs.IntVar(&o.contacts, "contacts", 100000, "CRM scenario: contacts per tenant (and a company per 5, a deal per 2, 3 activities per contact)")
+	fs.IntVar(&o.growTo, "grow-to", 1000000, "CRM scenario: grow bench1 to this many contacts and measure again (0: don't)")
+	fs.IntVar(&o.crmClients, "crm-c", 16, "CRM scenario: concurrent clients")
+	fs.IntVar(&o.cursorPage, "cursor-page", 500, "CRM scenario: the page of the contact list the cursor operation reads")
+	fs.Uint64Var(&o.seed, "seed", 1, "CRM scenario: seed of the generated data")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: rpcrm-bench [flags]
 
@@ -168,6 +190,16 @@ Flags:
 		return nil, fmt.Errorf("-rounds %d: want 1 to 100", o.rounds)
 	case o.order != "BA" && o.order != "AB":
 		return nil, fmt.Errorf("-order %q: want BA or AB", o.order)
+	case o.scenario != "all" && o.scenario != "me" && o.scenario != "crm":
+		return nil, fmt.Errorf("-scenario %q: want all, me or crm", o.scenario)
+	case o.contacts < 10 || o.contacts > 10_000_000:
+		return nil, fmt.Errorf("-contacts %d: want 10 to 10000000", o.contacts)
+	case o.growTo != 0 && (o.growTo <= o.contacts || o.growTo > 20_000_000):
+		return nil, fmt.Errorf("-grow-to %d: want 0 (no growth) or more than -contacts, at most 20000000", o.growTo)
+	case o.crmClients < 1 || o.crmClients > 10000:
+		return nil, fmt.Errorf("-crm-c %d: want 1 to 10000", o.crmClients)
+	case o.cursorPage < 2 || o.cursorPage > 100000:
+		return nil, fmt.Errorf("-cursor-page %d: want 2 to 100000", o.cursorPage)
 	}
 	bin, err := filepath.Abs(o.bin)
 	if err != nil {
@@ -275,20 +307,19 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		return nil, fmt.Errorf("%w%s", err, srv.logTail())
 	}
 	b.logf("logged in as %s (user %s, session %s)", st.email, sess.userID, sess.sessionID)
-	b.pgx, err = newPGXTarget(setupCtx, db.appURL, o.dbConns, sess)
-	if err != nil {
-		return nil, err
+	if o.runs("me") {
+		b.pgx, err = newPGXTarget(setupCtx, db.appURL, o.dbConns, sess)
+		if err != nil {
+			return nil, err
+		}
+		b.teardown = append(b.teardown, func() error { b.pgx.pool.Close(); return nil })
+		rep.pgVersion = b.pgx.serverVersion(setupCtx)
 	}
-	b.teardown = append(b.teardown, func() error { b.pgx.pool.Close(); return nil })
-	rep.pgVersion = b.pgx.serverVersion(setupCtx)
 	cancelSetup()
 
 	if rss, _, err := readMemStatus(srv.pid()); err == nil {
 		rep.idleRSS = rss
 	}
-	// Other work on the machine skews everything below: wait a little for
-	// it to end, and say so if it does not.
-	rep.busyBefore = b.waitQuiet(ctx)
 
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -306,12 +337,45 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		}()
 	}
 
-	// The phases, strictly one after the other.
+	if o.runs("me") {
+		if err := b.runMe(ctx, rep); err != nil {
+			return nil, err
+		}
+	}
+	if o.runs("crm") {
+		if rep.crm, err = b.runCRM(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+
+	// The lifetime peak, read before the server is stopped.
+	if _, hwm, err := readMemStatus(srv.pid()); err == nil {
+		rep.hwm = hwm
+	} else {
+		b.logf("cannot read VmHWM of the server: %v", err)
+	}
+	b.http.closeIdle()
+	b.logf("stopping the server (SIGTERM)")
+	rep.serverExit, rep.serverStopErr = srv.stop()
+	rep.serverStopTook = srv.stopTook
+
+	rep.print(b.stdout)
+	return rep, nil
+}
+
+// runMe runs the phases A and B of the GET /api/v1/me scenario, strictly
+// one after the other.
+func (b *bench) runMe(ctx context.Context, rep *report) error {
+	o, srv, db := b.o, b.srv, b.db
+	// Other work on the machine skews everything below: wait a little for
+	// it to end, and say so if it does not.
+	rep.busyBefore = b.waitQuiet(ctx)
 	lo := loadOptions{clients: o.clients, warmup: o.warmup, duration: o.duration, trace: o.latencyLog != ""}
 	var latLog *latencyLog
 	if o.latencyLog != "" {
+		var err error
 		if latLog, err = createLatencyLog(o.latencyLog); err != nil {
-			return nil, err
+			return err
 		}
 		defer latLog.close()
 	}
@@ -336,33 +400,20 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 				rep.a = rep.a.merge(res)
 			}
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if latLog != nil {
 				if err := latLog.write(round, ph, res.trace); err != nil {
-					return nil, err
+					return err
 				}
 				res.trace = nil
 			}
 			if srv.exited() {
-				return nil, fmt.Errorf("the server exited during the run%s", srv.logTail())
+				return fmt.Errorf("the server exited during the run%s", srv.logTail())
 			}
 		}
 	}
-
-	// The lifetime peak, read before the server is stopped.
-	if _, hwm, err := readMemStatus(srv.pid()); err == nil {
-		rep.hwm = hwm
-	} else {
-		b.logf("cannot read VmHWM of the server: %v", err)
-	}
-	b.http.closeIdle()
-	b.logf("stopping the server (SIGTERM)")
-	rep.serverExit, rep.serverStopErr = srv.stop()
-	rep.serverStopTook = srv.stopTook
-
-	rep.print(b.stdout)
-	return rep, nil
+	return nil
 }
 
 // quietBusy is the share of busy CPU time below which the machine counts as quiet.

@@ -1,15 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"go/ast"
 	"go/parser"
 	"go/printer"
 	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rpcrm/rpcrm/pgserver"
+	"github.com/rpcrm/rpcrm/tenant"
 )
 
 // TestSQLMatchesServer keeps the benchmark's copies of the server's SQL in
@@ -174,4 +183,113 @@ func TestIsLocalHost(t *testing.T) {
 			t.Errorf("isLocalHost(%q) = %v", h, got)
 		}
 	}
+}
+
+// TestCRMScenarioSmall runs the CRM scenario end to end at a small size:
+// the real server binary, a fresh database, the bulk seeder, growth, and
+// every operation of the load without a single error.
+func TestCRMScenarioSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the server and runs the benchmark")
+	}
+	if err := ping(context.Background(), localAdminURL, 2*time.Second); err != nil {
+		if _, ferr := pgserver.FindBinDir(); ferr != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("no PostgreSQL on 127.0.0.1:5432 (%v) and none installed (%v)", err, ferr)
+			}
+			t.Skipf("no PostgreSQL: %v; %v", err, ferr)
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "rpcrm")
+	build := exec.Command("go", "build", "-o", bin, "github.com/rpcrm/rpcrm/cmd/rpcrm")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	var stdout, stderr strings.Builder
+	o, err := parseOptions([]string{"-bin", bin, "-scenario", "crm", "-contacts", "2000", "-grow-to", "4000",
+		"-crm-c", "4", "-cursor-page", "10", "-d", "400ms", "-warmup", "100ms", "-wait-quiet", "0"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	b := &bench{o: o, stdout: &stdout, stderr: &stderr}
+	rep, err := b.run(ctx)
+	var counts map[string]int
+	if err == nil {
+		counts, err = tableCounts(ctx, b.db.ownerURL)
+	}
+	if cerr := b.cleanup(); cerr != nil {
+		t.Errorf("cleanup: %v", cerr)
+	}
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+
+	// The bulk seeder wrote the mix into both tenants; bench1 grew
+	// (and got the contacts the create operation made).
+	for k, want := range map[string]int{"bench2 contacts": 2000, "bench2 companies": 400, "bench2 deals": 1000,
+		"bench2 activities": 6000, "bench1 companies": 400, "bench1 deals": 1000, "bench1 activities": 6000} {
+		if counts[k] != want {
+			t.Errorf("%s: %d, want %d", k, counts[k], want)
+		}
+	}
+	if counts["bench1 contacts"] <= 4000 {
+		t.Errorf("bench1 contacts: %d, want more than 4000 (grown, then created)", counts["bench1 contacts"])
+	}
+	if rep.crm == nil || len(rep.crm.stages) != 2 {
+		t.Fatalf("want two measured sizes, got %+v\n%s", rep.crm, stdout.String())
+	}
+	for i, st := range rep.crm.stages {
+		if want := []int{2000, 4000}[i]; st.contacts != want || st.cursorPage != 10 {
+			t.Errorf("stage %d: %d contacts, cursor page %d; want %d, 10", i, st.contacts, st.cursorPage, want)
+		}
+		for _, op := range crmOps {
+			r := st.results[op.key]
+			if r == nil || len(r.lat) == 0 || r.errors != 0 {
+				t.Errorf("%s %s: %+v", st.label, op.key, r)
+				continue
+			}
+			if r.errFirst != "" {
+				t.Errorf("%s %s: %s", st.label, op.key, r.errFirst)
+			}
+		}
+	}
+	out := stdout.String()
+	for _, want := range []string{"CRM scenario", "bench1 with 2000 contacts", "bench1 with 4000 contacts",
+		"4000 contacts: search within 2x of 2000 contacts", "server exits 0 on SIGTERM"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "FAIL  server exits") {
+		t.Errorf("the server did not stop cleanly:\n%s", out)
+	}
+}
+
+// tableCounts counts the live rows of the CRM tables per bench tenant, as
+// the owner.
+func tableCounts(ctx context.Context, ownerURL string) (map[string]int, error) {
+	conn, err := pgx.Connect(ctx, ownerURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	out := map[string]int{}
+	for _, slug := range []string{"bench1", "bench2"} {
+		for _, table := range []string{"contacts", "companies", "deals", "activities"} {
+			var n int
+			err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, setTenantSQL, tenant.UUIDOf(slug).String()); err != nil {
+					return err
+				}
+				return tx.QueryRow(ctx, "SELECT count(*) FROM "+table+" WHERE tenant_id = $1", tenant.UUIDOf(slug)).Scan(&n)
+			})
+			if err != nil {
+				return nil, err
+			}
+			out[slug+" "+table] = n
+		}
+	}
+	return out, nil
 }
