@@ -41,6 +41,8 @@ var crmOps = []crmOp{
 	{"get", "GET /api/v1/contacts/{id}", 15 * time.Millisecond},
 	{"create", "POST /api/v1/contacts", 15 * time.Millisecond},
 	{"update", "PATCH /api/v1/contacts/{id} with If-Match", 15 * time.Millisecond},
+	// Issue 4: the web UI's contact list, 50 contacts rendered server-side.
+	{"web", "GET /contacts (web UI page of 50 contacts)", 20 * time.Millisecond},
 }
 
 // growthLimit is how much worse a figure may get when the tenant grows.
@@ -100,7 +102,13 @@ func (t *crmTarget) send(ctx context.Context, method, path string, body []byte, 
 		return "", err
 	}
 	req.Host = t.h.host
-	req.Header.Set("Authorization", t.h.authz)
+	if strings.HasPrefix(path, "/api/") {
+		req.Header.Set("Authorization", t.h.authz)
+	} else {
+		// The web UI's session cookie holds the same access token (the
+		// server runs as prod: Secure cookies with the __Host- prefix).
+		req.Header.Set("Cookie", "__Host-rpcrm_at="+strings.TrimPrefix(t.h.authz, "Bearer "))
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -175,6 +183,11 @@ func (t *crmTarget) do(key string) func(context.Context) error {
 			t.versions[id] = nv
 			t.mu.Unlock()
 			return nil
+		}
+	case "web":
+		return func(ctx context.Context) error {
+			_, err := t.send(ctx, http.MethodGet, "/contacts", nil, "", http.StatusOK)
+			return err
 		}
 	}
 	panic("unknown operation " + key)

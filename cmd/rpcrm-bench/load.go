@@ -259,7 +259,9 @@ func newHTTPTarget(listen, host string, clients int) *httpTarget {
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
 	}
-	return &httpTarget{base: "http://" + listen, host: host, transport: tr, client: &http.Client{Transport: tr}}
+	return &httpTarget{base: "http://" + listen, host: host, transport: tr, client: &http.Client{Transport: tr,
+		// A redirect (say, to the login page) is an answer to check, not to follow.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 func (h *httpTarget) closeIdle() { h.transport.CloseIdleConnections() }
