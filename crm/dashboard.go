@@ -128,3 +128,12 @@ func (q DashboardQuery) Periods() (dayEnd, monthStart, monthEnd, quarterStart, q
 type DashboardService interface {
 	Dashboard(ctx context.Context, p *auth.Principal, q DashboardQuery) (*Dashboard, error)
 }
+
+// NameService looks up the display names of records, for lists that show
+// a deal's company or an activity's contact without loading each record.
+type NameService interface {
+	// RecordNames returns the names of the live companies, contacts or
+	// deals (entity EntityCompany, EntityContact, EntityDeal) among ids
+	// that p may read; others are left out (no error).
+	RecordNames(ctx context.Context, p *auth.Principal, entity string, ids []uuid.UUID) (map[uuid.UUID]string, error)
+}

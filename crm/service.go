@@ -13,4 +13,5 @@ type Service interface {
 	SearchService
 	ImportService
 	DashboardService
+	NameService
 }

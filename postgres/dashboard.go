@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -246,4 +247,46 @@ func dashboardRecent(ctx context.Context, tx pgx.Tx, p *auth.Principal, n int) (
 		err := r.Scan(&rr.Entity, &rr.ID, &rr.Title, &rr.UpdatedAt, &rr.UpdatedBy)
 		return rr, err
 	})
+}
+
+// nameSources are the tables RecordNames reads, with their name expression.
+var nameSources = map[string]struct {
+	table, name string
+	perm        auth.Permission
+}{
+	crm.EntityCompany: {"companies", "name", auth.PermCompaniesRead},
+	crm.EntityContact: {"contacts", "trim(first_name || ' ' || last_name)", auth.PermContactsRead},
+	crm.EntityDeal:    {"deals", "title", auth.PermDealsRead},
+}
+
+// RecordNames returns the names of the records among ids that p may read.
+func (s *CRMService) RecordNames(ctx context.Context, p *auth.Principal, entity string, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	src, ok := nameSources[entity]
+	out := map[uuid.UUID]string{}
+	if !ok {
+		return nil, fmt.Errorf("record names of unknown entity %q", entity)
+	}
+	if _, can := p.Grants.Allows(src.perm); !can || len(ids) == 0 {
+		return out, nil
+	}
+	q := &query{}
+	q.add("SELECT id, " + src.name + " FROM " + src.table + " WHERE tenant_id = " + q.arg(p.TenantID) +
+		" AND id = ANY(" + q.arg(ids) + ") AND deleted_at IS NULL")
+	if err := ownerFilter(q, p, src.perm, "owner_id"); err != nil {
+		return nil, err
+	}
+	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q.String(), q.args...)
+		if err != nil {
+			return err
+		}
+		var id uuid.UUID
+		var name string
+		_, err = pgx.ForEachRow(rows, []any{&id, &name}, func() error {
+			out[id] = name
+			return nil
+		})
+		return err
+	})
+	return out, err
 }

@@ -212,6 +212,28 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 
+	t.Run("record names", func(t *testing.T) {
+		ctx := context.Background()
+		all := f.dashboard(t, f.anna).Recent
+		var ids []uuid.UUID
+		for _, r := range all {
+			ids = append(ids, r.ID)
+		}
+		ids = append(ids, uuid.New())
+		names, err := f.s.RecordNames(ctx, f.anna, crm.EntityDeal, ids)
+		if err != nil || len(names) != len(all) || names[all[0].ID] != all[0].Title {
+			t.Errorf("anna's names: %v %v", names, err)
+		}
+		names, err = f.s.RecordNames(ctx, f.otto, crm.EntityDeal, ids)
+		if err != nil || len(names) != 3 {
+			t.Errorf("otto's names (own scope): %v %v", names, err)
+		}
+		names, err = f.s.RecordNames(ctx, f.kurt, crm.EntityDeal, ids)
+		if err != nil || len(names) != 0 {
+			t.Errorf("kurt's names (no deals:read): %v %v", names, err)
+		}
+	})
+
 	t.Run("without deals and activities", func(t *testing.T) {
 		d := f.dashboard(t, f.kurt)
 		if d.Pipelines != nil || d.Closed != nil || d.Tasks != nil || len(d.Recent) != 0 {
