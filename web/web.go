@@ -83,6 +83,7 @@ func (u *UI) routes() []route {
 		page("POST /logout", "", u.logout),
 		page("GET /{$}", "", u.home),
 	}
+	rs = append(rs, u.dealRoutes()...)
 	return rs
 }
 
