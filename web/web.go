@@ -84,6 +84,7 @@ func (u *UI) routes() []route {
 		page("GET /{$}", "", u.home),
 	}
 	rs = append(rs, u.dealRoutes()...)
+	rs = append(rs, u.taskRoutes()...)
 	return rs
 }
 
