@@ -198,9 +198,3 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	u.clearSession(w)
 	redirect(w, r, "/login")
 }
-
-func (u *UI) home(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	v := u.newView(w, r, p, "home.title")
-	v.Nav = "home"
-	u.render(w, r, http.StatusOK, "home", v)
-}
