@@ -17,8 +17,8 @@ import (
 // Dashboard computes the start page's figures in one tenant transaction.
 // Every query filters by tenant (and RLS checks it again) and by the
 // caller's read scope; the parts the caller may not see stay nil. The open
-// value and the closed deals read the tenant's deals once each (no index
-// holds amounts or won/lost times; see docs/web.md for the measurements),
+// value and the closed deals come from one pass over the tenant's deals (no
+// index holds amounts or won/lost times; see docs/dashboard.md),
 // the task counts go through activities_open_tasks_idx and stop at
 // crm.TaskCountCap, the recent records read each table's *_updated_idx
 // backwards, a few rows per table.
@@ -36,10 +36,7 @@ func (s *CRMService) Dashboard(ctx context.Context, p *auth.Principal, dq crm.Da
 	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
 		if _, ok := p.Grants.Allows(auth.PermDealsRead); ok {
 			var err error
-			if d.Pipelines, err = dashboardPipelines(ctx, tx, p); err != nil {
-				return err
-			}
-			if d.Closed, err = dashboardClosed(ctx, tx, p, dq); err != nil {
+			if d.Pipelines, d.Closed, err = dashboardDeals(ctx, tx, p, dq); err != nil {
 				return err
 			}
 		}
@@ -95,95 +92,79 @@ func addDecimal(a, b string) string {
 	return out + strconv.FormatInt(f, 10)
 }
 
-// dashboardPipelines sums the open deals per pipeline and open stage.
-func dashboardPipelines(ctx context.Context, tx pgx.Tx, p *auth.Principal) ([]crm.PipelineValue, error) {
+// dashboardDeals reads the tenant's live deals once (those p may read) and
+// sums them by stage and currency: in total for the open stages (the
+// pipeline value), and within this month and this quarter for the won and
+// lost ones. won_at (lost_at) is set exactly while a deal is in a won (lost)
+// stage (crm.Deal.EnterStage, stageStatusSQL), so the stage's kind says
+// which of the two times counts.
+func dashboardDeals(ctx context.Context, tx pgx.Tx, p *auth.Principal, dq crm.DashboardQuery) ([]crm.PipelineValue, *crm.ClosedDeals, error) {
 	pls, err := loadPipelines(ctx, tx, p.TenantID, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	_, monthStart, monthEnd, quarterStart, quarterEnd := dq.Periods()
 	q := &query{}
-	t := q.arg(p.TenantID)
-	q.add(`SELECT d.stage_id, d.currency, count(*), coalesce(sum(d.amount), 0.00)::text
-		FROM stages st JOIN deals d ON d.tenant_id = st.tenant_id AND d.pipeline_id = st.pipeline_id AND d.stage_id = st.id
-		WHERE st.tenant_id = ` + t + ` AND st.kind = 'open' AND d.tenant_id = ` + t + ` AND d.deleted_at IS NULL`)
-	if err := ownerFilter(q, p, auth.PermDealsRead, "d.owner_id"); err != nil {
-		return nil, err
+	closedAt := "coalesce(won_at, lost_at)"
+	inMonth := closedAt + " >= " + q.arg(monthStart) + " AND " + closedAt + " < " + q.arg(monthEnd)
+	inQuarter := closedAt + " >= " + q.arg(quarterStart) + " AND " + closedAt + " < " + q.arg(quarterEnd)
+	q.add(`SELECT stage_id, currency, count(*), coalesce(sum(amount), 0.00)::text,
+			count(*) FILTER (WHERE ` + inMonth + `), coalesce(sum(amount) FILTER (WHERE ` + inMonth + `), 0.00)::text,
+			count(*) FILTER (WHERE ` + inQuarter + `), coalesce(sum(amount) FILTER (WHERE ` + inQuarter + `), 0.00)::text
+		FROM deals WHERE tenant_id = ` + q.arg(p.TenantID) + ` AND deleted_at IS NULL`)
+	if err := ownerFilter(q, p, auth.PermDealsRead, "owner_id"); err != nil {
+		return nil, nil, err
 	}
-	q.add(" GROUP BY d.stage_id, d.currency ORDER BY d.stage_id, d.currency")
+	q.add(" GROUP BY stage_id, currency ORDER BY stage_id, currency")
 	rows, err := tx.Query(ctx, q.String(), q.args...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	type row struct {
-		currency, total string
-		n               int
+	type sums struct {
+		currency                    string
+		n, monthN, quarterN         int
+		total, monthSum, quarterSum string
 	}
-	sums := map[uuid.UUID][]row{}
+	byStage := map[uuid.UUID][]sums{}
 	var stageID uuid.UUID
-	var r row
-	if _, err := pgx.ForEachRow(rows, []any{&stageID, &r.currency, &r.n, &r.total}, func() error {
-		sums[stageID] = append(sums[stageID], r)
+	var r sums
+	if _, err := pgx.ForEachRow(rows, []any{&stageID, &r.currency, &r.n, &r.total, &r.monthN, &r.monthSum, &r.quarterN, &r.quarterSum}, func() error {
+		byStage[stageID] = append(byStage[stageID], r)
 		return nil
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make([]crm.PipelineValue, 0, len(pls))
-	for _, pl := range pls {
-		pv := crm.PipelineValue{Pipeline: pl, Stages: []crm.StageSum{}, Total: crm.DealSum{Totals: []crm.MoneyAmount{}}}
-		for _, st := range pl.Stages {
-			if st.Kind != crm.StageOpen {
-				continue
-			}
-			ss := crm.StageSum{Stage: st, DealSum: crm.DealSum{Totals: []crm.MoneyAmount{}}}
-			for _, r := range sums[st.ID] {
-				addSum(&ss.DealSum, r.currency, r.n, r.total)
-				addSum(&pv.Total, r.currency, r.n, r.total)
-			}
-			pv.Stages = append(pv.Stages, ss)
-		}
-		out = append(out, pv)
-	}
-	return out, nil
-}
 
-// dashboardClosed counts the deals won and lost this month and quarter.
-// won_at (lost_at) is set exactly while a deal is in a won (lost) stage
-// (crm.Deal.EnterStage, stageStatusSQL), so the times alone say it all.
-func dashboardClosed(ctx context.Context, tx pgx.Tx, p *auth.Principal, dq crm.DashboardQuery) (*crm.ClosedDeals, error) {
-	_, monthStart, monthEnd, quarterStart, quarterEnd := dq.Periods()
 	c := &crm.ClosedDeals{MonthStart: monthStart, QuarterStart: quarterStart}
 	for _, s := range []*crm.DealSum{&c.WonMonth, &c.LostMonth, &c.WonQuarter, &c.LostQuarter} {
 		s.Totals = []crm.MoneyAmount{}
 	}
-	q := &query{}
-	t := q.arg(p.TenantID)
-	ms, me, qs, qe := q.arg(monthStart), q.arg(monthEnd), q.arg(quarterStart), q.arg(quarterEnd)
-	inMonth := "coalesce(won_at, lost_at) >= " + ms + " AND coalesce(won_at, lost_at) < " + me
-	q.add(`SELECT won_at IS NOT NULL, currency, count(*) FILTER (WHERE ` + inMonth + `),
-			coalesce(sum(amount) FILTER (WHERE ` + inMonth + `), 0.00)::text, count(*), coalesce(sum(amount), 0.00)::text
-		FROM deals WHERE tenant_id = ` + t + ` AND deleted_at IS NULL
-		AND ((won_at >= ` + qs + ` AND won_at < ` + qe + `) OR (lost_at >= ` + qs + ` AND lost_at < ` + qe + `))`)
-	if err := ownerFilter(q, p, auth.PermDealsRead, "owner_id"); err != nil {
-		return nil, err
-	}
-	q.add(" GROUP BY 1, 2 ORDER BY 1, 2")
-	rows, err := tx.Query(ctx, q.String(), q.args...)
-	if err != nil {
-		return nil, err
-	}
-	var won bool
-	var currency, monthSum, quarterSum string
-	var monthN, quarterN int
-	_, err = pgx.ForEachRow(rows, []any{&won, &currency, &monthN, &monthSum, &quarterN, &quarterSum}, func() error {
-		month, quarter := &c.LostMonth, &c.LostQuarter
-		if won {
-			month, quarter = &c.WonMonth, &c.WonQuarter
+	values := make([]crm.PipelineValue, 0, len(pls))
+	for _, pl := range pls {
+		pv := crm.PipelineValue{Pipeline: pl, Stages: []crm.StageSum{}, Total: crm.DealSum{Totals: []crm.MoneyAmount{}}}
+		for _, st := range pl.Stages {
+			switch st.Kind {
+			case crm.StageOpen:
+				ss := crm.StageSum{Stage: st, DealSum: crm.DealSum{Totals: []crm.MoneyAmount{}}}
+				for _, r := range byStage[st.ID] {
+					addSum(&ss.DealSum, r.currency, r.n, r.total)
+					addSum(&pv.Total, r.currency, r.n, r.total)
+				}
+				pv.Stages = append(pv.Stages, ss)
+			case crm.StageWon, crm.StageLost:
+				month, quarter := &c.WonMonth, &c.WonQuarter
+				if st.Kind == crm.StageLost {
+					month, quarter = &c.LostMonth, &c.LostQuarter
+				}
+				for _, r := range byStage[st.ID] {
+					addSum(month, r.currency, r.monthN, r.monthSum)
+					addSum(quarter, r.currency, r.quarterN, r.quarterSum)
+				}
+			}
 		}
-		addSum(month, currency, monthN, monthSum)
-		addSum(quarter, currency, quarterN, quarterSum)
-		return nil
-	})
-	return c, err
+		values = append(values, pv)
+	}
+	return values, c, nil
 }
 
 // dashboardTasks counts the caller's open tasks overdue and due later
