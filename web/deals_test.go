@@ -137,6 +137,9 @@ func newDealFixture(t *testing.T) (*dealFixture, *browser) {
 func (f *dealFixture) deal(t *testing.T, p *auth.Principal, title, stage, amount string) *crm.Deal {
 	t.Helper()
 	in := crm.DealInput{Title: &title, StageID: &f.stages[stage].ID}
+	if f.stages[stage].Kind == crm.StageLost {
+		in.LostReason = ptrTo("Zu teuer")
+	}
 	if amount != "" {
 		a := crm.DecimalText(amount)
 		in.Amount = &a
