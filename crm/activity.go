@@ -60,7 +60,7 @@ func (a *Activity) Render() {
 }
 
 // ActivitySortable are the fields an activity list can be sorted by.
-var ActivitySortable = []string{"created_at", "updated_at", "due_at", "subject"}
+var ActivitySortable = []string{"created_at", "updated_at", "due_at", "subject", "done_at"}
 
 // Clearable is an optional JSON field that can also be cleared: absent
 // leaves the value as it is, null clears it, a string sets it. The string is
@@ -213,6 +213,9 @@ type ActivityFilter struct {
 	Open      *bool
 	DueBefore *time.Time
 	DueAfter  *time.Time
+	// Overdue: true lists the open activities due before now, false all
+	// others (done, due later or without a due date), nil both.
+	Overdue *bool
 }
 
 // Normalize checks the filter and sets the defaults (newest first).

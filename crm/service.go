@@ -12,5 +12,6 @@ type Service interface {
 	CustomFieldService
 	SearchService
 	ImportService
+	DashboardService
 	NameService
 }

@@ -69,6 +69,7 @@ var activitySorts = map[string]struct{ expr, cast string }{
 	"updated_at": {"a.updated_at", "::timestamptz"},
 	"due_at":     {"coalesce(a.due_at, 'infinity'::timestamptz)", "::timestamptz"},
 	"subject":    {"lower(a.subject)", "::text"},
+	"done_at":    {"coalesce(a.done_at, '-infinity'::timestamptz)", "::timestamptz"},
 }
 
 // ListActivities lists the activities the principal may see; the trash
@@ -124,6 +125,14 @@ func (s *CRMService) ListActivities(ctx context.Context, p *auth.Principal, f cr
 	}
 	if f.DueAfter != nil {
 		q.add(" AND a.due_at >= " + q.arg(*f.DueAfter))
+	}
+	if f.Overdue != nil {
+		// The same test as the Overdue column of activityColumns.
+		if *f.Overdue {
+			q.add(" AND a.done_at IS NULL AND a.due_at < now()")
+		} else {
+			q.add(" AND NOT coalesce(a.done_at IS NULL AND a.due_at < now(), false)")
+		}
 	}
 	keyset(q, f.ListParams, sort.expr, sort.cast)
 	return s.activityPage(ctx, p, q, f.ListParams)

@@ -293,6 +293,11 @@ func TestActivities(t *testing.T) {
 		check("owner", list(crm.ActivityFilter{ListParams: crm.ListParams{OwnerID: ptr(uuid.New())}}))
 		check("search", list(crm.ActivityFilter{ListParams: crm.ListParams{Q: "mueller"}}), call)
 		check("sort due_at, undated last", list(crm.ActivityFilter{ListParams: crm.ListParams{Sort: "due_at"}}), task1, task2, call)
+		// Both tasks are due in the past (the test runs after February 2026).
+		check("overdue", list(crm.ActivityFilter{Overdue: ptr(true)}), task2, task1)
+		check("not overdue", list(crm.ActivityFilter{Overdue: ptr(false)}), call)
+		check("open and not overdue", list(crm.ActivityFilter{Open: ptr(true), Overdue: ptr(false)}))
+		check("done by done_at", list(crm.ActivityFilter{Open: ptr(false), ListParams: crm.ListParams{Sort: "done_at", Desc: true}}), call)
 		first := list(crm.ActivityFilter{ListParams: crm.ListParams{Sort: "subject", Limit: 2}})
 		check("sort subject page 1", first, call, task2)
 		pg, err := s.ListActivities(ctx, p, crm.ActivityFilter{CompanyID: &c.ID, ListParams: crm.ListParams{Sort: "subject", Limit: 2}})

@@ -12,7 +12,7 @@ import (
 	"github.com/rpcrm/rpcrm/postgres"
 )
 
-func TestCompanyNames(t *testing.T) {
+func TestRecordNamesOfCompanies(t *testing.T) {
 	t.Parallel()
 	e := testfix.New(t)
 	s := &postgres.CRMService{DB: e.DB}
@@ -30,7 +30,7 @@ func TestCompanyNames(t *testing.T) {
 	if err := s.DeleteCompany(ctx, admin, gone, auth.LoginMeta{}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.CompanyNames(ctx, admin, []uuid.UUID{a, b, gone, other, uuid.New()})
+	got, err := s.RecordNames(ctx, admin, crm.EntityCompany, []uuid.UUID{a, b, gone, other, uuid.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,11 +39,11 @@ func TestCompanyNames(t *testing.T) {
 	}
 	// Scope "own": only the user's own companies.
 	own := searchPrincipal(t, e, "alpha", uuid.New(), "companies:read:own")
-	if got, err := s.CompanyNames(ctx, own, []uuid.UUID{a, b}); err != nil || len(got) != 0 {
+	if got, err := s.RecordNames(ctx, own, crm.EntityCompany, []uuid.UUID{a, b}); err != nil || len(got) != 0 {
 		t.Fatalf("own scope names = %v, %v", got, err)
 	}
 	none := searchPrincipal(t, e, "alpha", admin.UserID, "contacts:read")
-	if got, err := s.CompanyNames(ctx, none, []uuid.UUID{a}); err != nil || len(got) != 0 {
+	if got, err := s.RecordNames(ctx, none, crm.EntityCompany, []uuid.UUID{a}); err != nil || len(got) != 0 {
 		t.Fatalf("without companies:read: %v, %v", got, err)
 	}
 }

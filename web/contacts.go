@@ -100,7 +100,7 @@ func (u *UI) companyChoices(ctx context.Context, p *auth.Principal, d *contactLi
 		return nil
 	}
 	if id := d.Query.CompanyID(); id != nil {
-		names, err := u.CRM.CompanyNames(ctx, p, []uuid.UUID{*id})
+		names, err := u.CRM.RecordNames(ctx, p, crm.EntityCompany, []uuid.UUID{*id})
 		if err != nil {
 			return err
 		}
@@ -129,7 +129,7 @@ func (u *UI) contactCompanies(ctx context.Context, p *auth.Principal, items []*c
 			ids = append(ids, *c.CompanyID)
 		}
 	}
-	return u.CRM.CompanyNames(ctx, p, ids)
+	return u.CRM.RecordNames(ctx, p, crm.EntityCompany, ids)
 }
 
 // contactDetailData is the contact page.
@@ -238,7 +238,7 @@ func (u *UI) contactEdit(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	f.Set("job_title", c.JobTitle)
 	if c.CompanyID != nil {
 		f.Set("company_id", c.CompanyID.String())
-		if names, err := u.CRM.CompanyNames(r.Context(), p, []uuid.UUID{*c.CompanyID}); err == nil {
+		if names, err := u.CRM.RecordNames(r.Context(), p, crm.EntityCompany, []uuid.UUID{*c.CompanyID}); err == nil {
 			f.Set("company", names[*c.CompanyID])
 		}
 	}
@@ -287,7 +287,7 @@ func (u *UI) formCompany(ctx context.Context, p *auth.Principal, f url.Values, v
 		return crm.NullID{Set: true}
 	}
 	if id, err := uuid.Parse(f.Get("company_id")); err == nil {
-		if names, err := u.CRM.CompanyNames(ctx, p, []uuid.UUID{id}); err == nil && strings.EqualFold(names[id], name) {
+		if names, err := u.CRM.RecordNames(ctx, p, crm.EntityCompany, []uuid.UUID{id}); err == nil && strings.EqualFold(names[id], name) {
 			return crm.NullID{Set: true, ID: &id}
 		}
 	}

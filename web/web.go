@@ -87,6 +87,8 @@ func (u *UI) routes() []route {
 		page("GET /{$}", "", u.home),
 	}
 	rs = append(rs, u.recordRoutes()...)
+	rs = append(rs, u.dealRoutes()...)
+	rs = append(rs, u.taskRoutes()...)
 	return rs
 }
 
@@ -199,10 +201,4 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	}
 	u.clearSession(w)
 	redirect(w, r, "/login")
-}
-
-func (u *UI) home(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	v := u.newView(w, r, p, "home.title")
-	v.Nav = "home"
-	u.render(w, r, http.StatusOK, "home", v)
 }

@@ -161,7 +161,7 @@ func operations() []op {
 			query("expected_close_to", "Only deals expected to close on or before this date.", obj{"type": "string", "format": "date"}),
 		}})...)
 	ops = append(ops, records(resource{path: "/api/v1/activities", tag: "activities", one: "Activity", many: "Activities",
-		schema: "Activity", input: "ActivityInput", noun: "activity", sortable: []string{"created_at", "updated_at", "due_at", "subject"}, defaultSort: "-created_at", noTags: true,
+		schema: "Activity", input: "ActivityInput", noun: "activity", sortable: []string{"created_at", "updated_at", "due_at", "subject", "done_at"}, defaultSort: "-created_at", noTags: true,
 		filters: []obj{
 			query("kind", "Only activities of this kind.", obj{"type": "string", "enum": []string{"note", "call", "meeting", "task", "email"}}),
 			idFilter("assignee_id", "activities assigned to this user"),
