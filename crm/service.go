@@ -12,4 +12,5 @@ type Service interface {
 	CustomFieldService
 	SearchService
 	ImportService
+	ProfileService
 }

@@ -107,7 +107,7 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 			}
 			return db.CheckSchema(ctx)
 		},
-		API:         api.Handler(),
+		API:         httpserver.TenantOverlay(profileOverlay(crmSvc, log), api.Handler()),
 		Web:         ui.Handler(),
 		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
 		ShutdownTimeout: cfg.ShutdownTimeout,
