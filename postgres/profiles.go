@@ -80,7 +80,7 @@ func (s *CRMService) UpdateTenantProfile(ctx context.Context, p *auth.Principal,
 	}
 	var out *crm.TenantProfile
 	err = s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO tenant_profiles (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING`, p.TenantID); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO tenant_profiles (tenant_id, version) VALUES ($1, 0) ON CONFLICT DO NOTHING`, p.TenantID); err != nil {
 			return err
 		}
 		before, err := readProfile(ctx, tx, p.TenantID, true)

@@ -237,13 +237,13 @@ func (u *UI) profileLanguage(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	redirect(w, r, "/profile")
 }
 
-// adminFormErrors is formErrors that also puts a refusal with field
-// messages (the auth service's "you cannot grant rights you lack") next
-// to its fields. It reports the status to answer with, 0 if err is not
+// adminFormErrors is formErrors that also shows a refusal of the services
+// on the form ("you cannot grant rights you lack", "you cannot change a
+// user with more rights"), with its field messages next to the fields. It reports the status to answer with, 0 if err is not
 // about the input.
 func adminFormErrors(v *view, err error) int {
 	var e *rpcrm.Error
-	if errors.As(err, &e) && e.Code == rpcrm.EFORBIDDEN && len(e.Fields) > 0 {
+	if errors.As(err, &e) && e.Code == rpcrm.EFORBIDDEN {
 		for f, m := range e.Fields {
 			v.Fields[f] = e.Message + " (" + m + ")"
 		}

@@ -309,11 +309,12 @@ func (u *UI) userLink(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 	if err != nil {
 		v := u.settingsView(w, r, p, "settings.user_edit")
 		v.Form = userForm(user)
-		if adminFormErrors(v, err) == 0 {
+		status := adminFormErrors(v, err)
+		if status == 0 {
 			u.fail(w, r, p, err)
 			return
 		}
-		u.renderUserForm(w, r, p, v, http.StatusConflict, user)
+		u.renderUserForm(w, r, p, v, status, user)
 		return
 	}
 	u.showUserLink(w, r, p, user, link)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -308,6 +309,11 @@ func (u *UI) stageDelete(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		moveTo = &id
 	}
 	if _, err := u.CRM.DeleteStage(r.Context(), p, pl.ID, s.ID, moveTo, meta(r)); err != nil {
+		var e *rpcrm.Error
+		if errors.As(err, &e) && e.Code == rpcrm.ECONFLICT && moveTo == nil && len(e.Fields) == 0 {
+			// The stage still has deals: the choice of where they go is missing.
+			err = &rpcrm.Error{Code: rpcrm.ECONFLICT, Message: e.Message, Fields: map[string]string{"move_to": e.Message}}
+		}
 		v.Form = url.Values{"name": {s.Name}, "kind": {s.Kind}, "probability": {strconv.Itoa(s.Probability)}, "version": {strconv.Itoa(s.Version)},
 			"move_to": {r.PostFormValue("move_to")}}
 		u.formError(w, r, p, v, err, func(status int) { u.renderStage(w, r, v, status, pl, s) })
