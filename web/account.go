@@ -39,7 +39,7 @@ type baseTenantKey struct{}
 func (u *UI) withProfile(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := httpserver.RequestInfo(r.Context())
-		if t := info.Tenant; t != nil {
+		if t := info.Tenant; t != nil && u.CRM != nil {
 			if p, err := u.CRM.TenantProfile(r.Context(), t.UUID()); err != nil {
 				u.Log.ErrorContext(r.Context(), "tenant profile", "tenant", t.ID, "err", err)
 			} else {
@@ -72,6 +72,9 @@ func (u *UI) loginData(r *http.Request) loginView {
 // logoURL returns the URL of the tenant's logo with its version (so that
 // a new logo is fetched at once), or "" if it has none.
 func (u *UI) logoURL(r *http.Request) string {
+	if u.CRM == nil { // a UI with only the auth service (tests of the HTTP layer)
+		return ""
+	}
 	t := httpserver.Tenant(r.Context())
 	p, err := u.CRM.TenantProfile(r.Context(), t.UUID())
 	if err != nil || p.LogoType == "" {
@@ -84,6 +87,10 @@ func (u *UI) logoURL(r *http.Request) string {
 // public because the login page shows it.
 func (u *UI) logo(w http.ResponseWriter, r *http.Request) {
 	t := httpserver.Tenant(r.Context())
+	if u.CRM == nil {
+		http.NotFound(w, r)
+		return
+	}
 	data, typ, err := u.CRM.TenantLogo(r.Context(), t.UUID())
 	if err != nil {
 		if rpcrm.ErrorCode(err) != rpcrm.ENOTFOUND {

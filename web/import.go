@@ -156,6 +156,13 @@ func (u *UI) importUpload(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	id := newImportID()
 	m := importMeta{Tenant: p.TenantID, User: p.UserID, Entity: entity, FileName: filepath.Base(files[0].Filename), Created: time.Now()}
 	m.Size, m.SHA256, err = saveImportFile(filepath.Join(dir, id+".csv"), src, u.maxUpload())
+	if errors.Is(err, errImportTooLarge) {
+		removeImport(dir, id)
+		v.Fields["file"] = v.T("error.too_large")
+		v.Error = v.T("form.invalid")
+		u.renderImportStart(w, r, v, http.StatusRequestEntityTooLarge)
+		return
+	}
 	if err == nil {
 		err = checkImportHeader(filepath.Join(dir, id+".csv"))
 		var e *rpcrm.Error
@@ -184,6 +191,8 @@ func newImportID() string {
 	return hex.EncodeToString(b)
 }
 
+var errImportTooLarge = errors.New("import: file too large")
+
 func saveImportFile(path string, src io.Reader, limit int64) (int64, string, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -195,7 +204,7 @@ func saveImportFile(path string, src io.Reader, limit int64) (int64, string, err
 		err = cerr
 	}
 	if err == nil && n > limit {
-		err = &rpcrm.Error{Code: rpcrm.EINVALID, Message: "Die Datei ist zu gross."}
+		err = errImportTooLarge
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), err
 }
