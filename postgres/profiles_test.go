@@ -76,7 +76,7 @@ func TestTenantProfile(t *testing.T) {
 		t.Fatalf("beta's logo: %v", err)
 	}
 	// A stale version is refused; empty values fall back to tenants.json.
-	_, err = svc.UpdateTenantProfile(ctx, sys, crm.ProfileInput{Version: p.Version - 1}, auth.LoginMeta{})
+	_, err = svc.UpdateTenantProfile(ctx, sys, crm.ProfileInput{Version: p.Version + 1}, auth.LoginMeta{})
 	wantCode(t, err, rpcrm.EPRECONDITION, "stale profile")
 	p, err = svc.UpdateTenantProfile(ctx, sys, crm.ProfileInput{RemoveLogo: true, Version: p.Version}, auth.LoginMeta{})
 	if err != nil || p.Apply(alpha) != alpha || p.LogoType != "" {
