@@ -84,4 +84,7 @@ type Filter struct {
 	Before     *time.Time // entries strictly older (for paging)
 	BeforeID   *uuid.UUID
 	Limit      int
+	// Since and Until bound the time of the entries (Since inclusive,
+	// Until exclusive); nil means open.
+	Since, Until *time.Time
 }

@@ -14,13 +14,15 @@ import (
 
 // User is a person who can log in to one tenant.
 type User struct {
-	ID          uuid.UUID  `json:"id"`
-	TenantID    uuid.UUID  `json:"-"`
-	Email       string     `json:"email"`
-	Name        string     `json:"name"`
-	Locale      string     `json:"locale,omitempty"`
-	Roles       []RoleRef  `json:"roles"`
-	Disabled    bool       `json:"disabled"`
+	ID       uuid.UUID `json:"id"`
+	TenantID uuid.UUID `json:"-"`
+	Email    string    `json:"email"`
+	Name     string    `json:"name"`
+	Locale   string    `json:"locale,omitempty"`
+	Roles    []RoleRef `json:"roles"`
+	Disabled bool      `json:"disabled"`
+	// Pending is set for an invited user who has not set a password yet.
+	Pending     bool       `json:"pending,omitempty"`
 	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
@@ -219,4 +221,6 @@ type Service interface {
 	CreateRole(ctx context.Context, p *Principal, in RoleInput, m LoginMeta) (*Role, error)
 	UpdateRole(ctx context.Context, p *Principal, id uuid.UUID, in RolePatch, m LoginMeta) (*Role, error)
 	DeleteRole(ctx context.Context, p *Principal, id uuid.UUID, m LoginMeta) error
+
+	LinkService
 }

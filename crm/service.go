@@ -14,4 +14,5 @@ type Service interface {
 	ImportService
 	DashboardService
 	NameService
+	ProfileService
 }

@@ -187,9 +187,8 @@ type ColumnMap struct {
 func NewColumnMap(entity string, header []string, mapping map[string]string, custom []CustomField) (*ColumnMap, error) {
 	cm := &ColumnMap{Entity: entity, Fields: map[string]int{}, Header: header}
 	allowed := companyImportFields
-	specific := companyColumns
 	if entity == EntityContact {
-		allowed, specific = contactImportFields, contactColumns
+		allowed = contactImportFields
 	}
 	isField := func(f string) bool {
 		if strings.HasPrefix(f, customFieldPrefix) {
@@ -231,30 +230,7 @@ func NewColumnMap(entity string, header []string, mapping map[string]string, cus
 			}
 		}
 	} else {
-		labels := map[string]string{}
-		for _, d := range custom {
-			labels[strings.ToLower(d.Label)] = customFieldPrefix + d.Key
-			labels[strings.ToLower(d.Key)] = customFieldPrefix + d.Key
-		}
-		for i, h := range header {
-			key := strings.ToLower(h)
-			f, ok := specific[key]
-			if !ok {
-				f, ok = commonColumns[key]
-			}
-			if !ok {
-				f, ok = labels[key]
-			}
-			if !ok && strings.HasPrefix(key, customFieldPrefix) && isField(key) {
-				f, ok = key, true
-			}
-			if !ok {
-				continue
-			}
-			if _, dup := cm.Fields[f]; !dup {
-				cm.Fields[f] = i
-			}
-		}
+		cm.Fields = autoMap(entity, header, custom)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

@@ -36,6 +36,8 @@ var wantPrivileges = map[string][]string{
 	"deals":            {"SELECT", "INSERT", "UPDATE", "DELETE"},
 	"activities":       {"SELECT", "INSERT", "UPDATE", "DELETE"},
 	"documents":        {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"user_tokens":      {"SELECT", "INSERT", "UPDATE", "DELETE"},
+	"tenant_profiles":  {"SELECT", "INSERT", "UPDATE"},
 }
 
 var allTablePrivileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}

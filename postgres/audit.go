@@ -85,9 +85,11 @@ func (s *AuditService) List(ctx context.Context, p *auth.Principal, f audit.Filt
 			  AND ($4::uuid IS NULL OR entity_id = $4)
 			  AND ($5::uuid IS NULL OR actor_id = $5)
 			  AND ($6::timestamptz IS NULL OR (at, id) < ($6, coalesce($7::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')))
+			  AND ($9::timestamptz IS NULL OR at >= $9)
+			  AND ($10::timestamptz IS NULL OR at < $10)
 			ORDER BY at DESC, id DESC
 			LIMIT $8`,
-			p.TenantID, f.Action, f.EntityType, f.EntityID, f.ActorID, f.Before, f.BeforeID, limit)
+			p.TenantID, f.Action, f.EntityType, f.EntityID, f.ActorID, f.Before, f.BeforeID, limit, f.Since, f.Until)
 		if err != nil {
 			return err
 		}

@@ -62,7 +62,9 @@ func (s *AuthService) Login(ctx context.Context, t auth.TenantRef, email, passwo
 	// answer takes the same time either way. The hashing runs outside any
 	// transaction: it is slow on purpose and must not hold a connection.
 	ok := false
-	if found {
+	// An invited user who has not set a password yet has an empty hash,
+	// which matches nothing.
+	if found && hash != "" {
 		ok, err = auth.VerifyPassword(password, hash)
 		if err != nil {
 			return nil, fmt.Errorf("verify password of user %s: %w", userID, err)
@@ -75,6 +77,8 @@ func (s *AuthService) Login(ctx context.Context, t auth.TenantRef, email, passwo
 		switch {
 		case !found:
 			reason = "unknown_email"
+		case hash == "":
+			reason = "pending"
 		case disabled:
 			reason = "disabled"
 		}

@@ -28,6 +28,8 @@ var appGrants = []struct{ table, privileges string }{
 	{"deals", "SELECT, INSERT, UPDATE, DELETE"},
 	{"activities", "SELECT, INSERT, UPDATE, DELETE"},
 	{"documents", "SELECT, INSERT, UPDATE, DELETE"},
+	{"user_tokens", "SELECT, INSERT, UPDATE, DELETE"},
+	{"tenant_profiles", "SELECT, INSERT, UPDATE"},
 	{versionTable, "SELECT"},
 }
 

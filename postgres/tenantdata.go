@@ -22,7 +22,7 @@ import (
 // other. A new table with a tenant_id column belongs either here or in
 // TenantTablesNotExported; a test compares both with the schema.
 var TenantTables = []string{
-	"users", "roles", "role_permissions", "user_roles", "audit_log",
+	"tenant_profiles", "users", "roles", "role_permissions", "user_roles", "audit_log",
 	"tags", "custom_fields", "companies", "contacts", "pipelines", "stages",
 	"deals", "activities", "documents",
 }
@@ -32,6 +32,7 @@ var TenantTables = []string{
 var TenantTablesNotExported = map[string]string{
 	"sessions":       "logins on devices: after a move everybody logs in again",
 	"refresh_tokens": "belong to the sessions; a token must never work anywhere else",
+	"user_tokens":    "one-time invitation and reset links: they must never work anywhere else",
 }
 
 // IsTenantTable reports whether name is one of TenantTables.

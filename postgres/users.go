@@ -14,14 +14,14 @@ import (
 	"github.com/rpcrm/rpcrm/auth"
 )
 
-const userColumns = `u.id, u.email, u.name, u.locale, u.disabled_at IS NOT NULL, u.last_login_at, u.created_at, u.updated_at, u.version,
+const userColumns = `u.id, u.email, u.name, u.locale, u.disabled_at IS NOT NULL, u.password_hash = '', u.last_login_at, u.created_at, u.updated_at, u.version,
 	coalesce((SELECT json_agg(json_build_object('id', r.id, 'key', r.key, 'name', r.name) ORDER BY r.name)
 	          FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
 	          WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id), '[]')`
 
 func scanUser(r pgx.Row) (*auth.User, error) {
 	u := &auth.User{}
-	err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Locale, &u.Disabled, &u.LastLoginAt, &u.CreatedAt, &u.UpdatedAt, &u.Version, &u.Roles)
+	err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Locale, &u.Disabled, &u.Pending, &u.LastLoginAt, &u.CreatedAt, &u.UpdatedAt, &u.Version, &u.Roles)
 	return u, err
 }
 

@@ -9,6 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"io/fs"
 	"os"
@@ -105,6 +108,7 @@ func (w *world) fill(t *testing.T, slug string) filled {
 		t.Fatalf("seed %s: %v", slug, err)
 	}
 	must(w.crm.CreateTag(ctx, admin, decode[crm.TagInput](t, `{"name":"VIP `+slug+`","color":"#aa0000"}`), auth.LoginMeta{}))
+	must(w.crm.UpdateTenantProfile(ctx, admin, crm.ProfileInput{Name: "Profil " + slug, Currency: "EUR", Logo: tinyPNG(t)}, auth.LoginMeta{}))
 	must(w.crm.CreateCustomField(ctx, admin, decode[crm.CustomFieldInput](t,
 		`{"entity":"contact","key":"kundennummer","label":"Kundennummer","type":"text"}`), auth.LoginMeta{}))
 	must(w.crm.CreatePipeline(ctx, admin, decode[crm.PipelineInput](t, `{"name":"Projekte `+slug+`"}`), auth.LoginMeta{}))
@@ -364,7 +368,7 @@ func TestExportHoldsOnlyItsTenant(t *testing.T) {
 	// Every ID of beta's rows, whatever the table.
 	var betaIDs []string
 	for _, table := range postgres.TenantTables {
-		if slices.Contains([]string{"role_permissions", "user_roles"}, table) {
+		if slices.Contains([]string{"role_permissions", "user_roles", "tenant_profiles"}, table) {
 			continue
 		}
 		rows, err := w.owner.Pool.Query(context.Background(), "SELECT id::text FROM "+table+" WHERE tenant_id = $1", betaID)
@@ -566,7 +570,7 @@ func TestImportRefusesBadArchives(t *testing.T) {
 				return editManifest(t, d, func(m *tenantexport.Manifest) { m.Tables[0].Rows++ })
 			}
 			return d
-		}, nil), "tables/users.jsonl has"},
+		}, nil), "tables/tenant_profiles.jsonl has"},
 		{"database refuses a row", fkPath, "import into tenant gamma failed, nothing was imported"},
 		{"fails after the files are in place", lateFailure, "import into tenant gamma failed, nothing was imported"},
 	}
@@ -592,4 +596,17 @@ func TestImportRefusesBadArchives(t *testing.T) {
 	if got := len(w.filesOf(t, "gamma")); got != len(m.Documents) {
 		t.Errorf("gamma has %d files, want %d", got, len(m.Documents))
 	}
+}
+
+// tinyPNG is a valid 1x1 PNG (the profile's logo: bytes that must survive
+// the JSON of the export).
+func tinyPNG(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 1, 1))
+	img.Set(0, 0, color.RGBA{R: 200, A: 255})
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -52,12 +52,7 @@ func needsFullLoad(w http.ResponseWriter, r *http.Request) bool {
 
 // pathID reads the {id} of the route; a malformed one is a 404.
 func (u *UI) pathID(w http.ResponseWriter, r *http.Request, p *auth.Principal) (uuid.UUID, bool) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		u.errorPage(w, r, p, http.StatusNotFound, "error.not_found")
-		return uuid.Nil, false
-	}
-	return id, true
+	return u.pathValueID(w, r, p, "id")
 }
 
 func queryID(s string) *uuid.UUID {

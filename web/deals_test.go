@@ -44,19 +44,6 @@ func (s *site) userBrowser(t *testing.T, host, slug, email string, roles ...stri
 	return b
 }
 
-// csrf returns the browser's CSRF token (the cookie's value, as app.js
-// sends it in the header).
-func (b *browser) csrf() string {
-	u, _ := url.Parse(b.site.srv.URL)
-	for _, c := range b.jar.Cookies(u) {
-		if strings.HasSuffix(c.Name, "rpcrm_csrf") {
-			return c.Value
-		}
-	}
-	b.do("GET", "/login", nil)
-	return b.csrf()
-}
-
 // get fetches a page and wants the status.
 func (b *browser) get(path string, status int) string {
 	b.t.Helper()

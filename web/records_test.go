@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -59,28 +58,6 @@ func (rs *recordSite) principal(t *testing.T, slug, email string) *auth.Principa
 	return p
 }
 
-// token is the browser's CSRF token (the cookie forms must echo).
-func (b *browser) token() string {
-	u, _ := url.Parse(b.site.srv.URL)
-	for _, c := range b.jar.Cookies(u) {
-		if c.Name == "rpcrm_csrf" {
-			return c.Value
-		}
-	}
-	b.t.Fatal("no CSRF cookie; load a page first")
-	return ""
-}
-
-// post sends a form with the CSRF token.
-func (b *browser) post(path string, form url.Values) (*http.Response, string) {
-	b.t.Helper()
-	if form == nil {
-		form = url.Values{}
-	}
-	form.Set("csrf_token", b.token())
-	return b.do("POST", path, form)
-}
-
 // htmx sends a GET as htmx does, replacing the element with id target.
 func (b *browser) htmx(path, target string) (*http.Response, string) {
 	b.t.Helper()
@@ -107,26 +84,6 @@ func (b *browser) send(req *http.Request) (*http.Response, string) {
 	return resp, string(data)
 }
 
-// upload posts a file as multipart/form-data with the given fields.
-func (b *browser) upload(path string, fields map[string]string, name string, content []byte) (*http.Response, string) {
-	b.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	_ = mw.WriteField("csrf_token", b.token())
-	for k, v := range fields {
-		_ = mw.WriteField(k, v)
-	}
-	if name != "" {
-		fw, _ := mw.CreateFormFile("file", name)
-		_, _ = fw.Write(content)
-	}
-	_ = mw.Close()
-	req, _ := http.NewRequest("POST", b.site.srv.URL+path, &body)
-	req.Host = b.host
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return b.send(req)
-}
-
 // follow loads the page a 303 points to.
 func (b *browser) follow(resp *http.Response) (*http.Response, string) {
 	b.t.Helper()
@@ -147,7 +104,7 @@ func mustContain(t *testing.T, page string, want ...string) {
 	}
 }
 
-func wantStatus(t *testing.T, resp *http.Response, page string, status int) {
+func wantResp(t *testing.T, resp *http.Response, page string, status int) {
 	t.Helper()
 	if resp.StatusCode != status {
 		t.Fatalf("%s %s: status %d, want %d\n%s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, status, page)
@@ -195,23 +152,23 @@ func TestCompanyListFormsAndDetail(t *testing.T) {
 	}
 
 	resp, page := b.do("GET", "/companies", nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, "Keine Firmen gefunden.", `id="company-q"`, `hx-trigger="submit, change, input changed delay:300ms from:#company-q"`)
 	assertNoInlineCode(t, page)
 
 	resp, page = b.do("GET", "/companies/new", nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, `id="company-form"`, `name="custom_fields.mitarbeitende"`, `<label for="f-address.postal_code">PLZ</label>`)
 	assertNoInlineCode(t, page)
 
 	// Validation: messages next to the fields, the input kept.
 	resp, page = b.post("/companies", url.Values{"name": {""}, "email": {"nicht-gültig"}, "address.postal_code": {"80"},
 		"address.country": {"CH"}, "custom_fields.mitarbeitende": {"viele"}, "industry": {"Uhren"}})
-	wantStatus(t, resp, page, http.StatusUnprocessableEntity)
+	wantResp(t, resp, page, http.StatusUnprocessableEntity)
 	mustContain(t, page, `id="f-custom_fields.mitarbeitende-error"`, `value="Uhren"`)
 	resp, page = b.post("/companies", url.Values{"name": {""}, "email": {"nicht-gültig"}, "address.postal_code": {"80"},
 		"address.country": {"CH"}, "industry": {"Uhren"}})
-	wantStatus(t, resp, page, http.StatusUnprocessableEntity)
+	wantResp(t, resp, page, http.StatusUnprocessableEntity)
 	mustContain(t, page, `<p class="field-error" id="f-name-error">Der Name fehlt.</p>`,
 		`id="f-email-error">Die E-Mail-Adresse ist ungültig.`, `id="f-address.postal_code-error">Eine Schweizer Postleitzahl hat vier Ziffern.`,
 		`value="Uhren"`, "Bitte korrigieren Sie die markierten Felder.")
@@ -227,7 +184,7 @@ func TestCompanyListFormsAndDetail(t *testing.T) {
 	}
 	id := locationID(t, resp)
 	resp, page = b.follow(resp)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, "Gespeichert.", "<h1>Müller Uhren AG</h1>", "&#43;41 44 123 45 67", "info@mueller-uhren.ch",
 		"Bahnhofstrasse 1", "8001 Zürich ZH", `class="tag" href="/companies?tag=VIP"`, "<dt>Mitarbeitende</dt><dd>1&#39;250</dd>",
 		"CHE-116.281.710", `id="activity-form"`, `id="document-form"`, `id="timeline"`, "Erstellt")
@@ -235,7 +192,7 @@ func TestCompanyListFormsAndDetail(t *testing.T) {
 
 	// Edit: the form is filled in; a stale version is refused.
 	resp, page = b.do("GET", "/companies/"+id.String()+"/edit", nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, `value="Müller Uhren AG"`, `value="VIP, Uhren"`, `name="version" value="1"`, `value="1250"`)
 	form := url.Values{"name": {"Müller Uhren & Co. AG"}, "version": {"1"}, "address.country": {"CH"}, "tags": {"VIP"}}
 	resp, page = b.post("/companies/"+id.String(), form)
@@ -243,7 +200,7 @@ func TestCompanyListFormsAndDetail(t *testing.T) {
 		t.Fatalf("update: %d\n%s", resp.StatusCode, page)
 	}
 	resp, page = b.post("/companies/"+id.String(), form)
-	wantStatus(t, resp, page, http.StatusPreconditionFailed)
+	wantResp(t, resp, page, http.StatusPreconditionFailed)
 	mustContain(t, page, "inzwischen geändert", `value="Müller Uhren &amp; Co. AG"`)
 
 	// The timeline shows the changes.
@@ -255,7 +212,7 @@ func TestCompanyListFormsAndDetail(t *testing.T) {
 		rs.company(t, rs.adm, fmt.Sprintf("Firma %02d", i))
 	}
 	resp, page = b.do("GET", "/companies?sort=name", nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, `aria-sort="ascending"`, `id="company-more"`, `hx-target="#company-more"`, "Firma 00")
 	if strings.Contains(page, "Müller Uhren") {
 		t.Fatal("the first page of 50 should end before M")
@@ -266,16 +223,16 @@ func TestCompanyListFormsAndDetail(t *testing.T) {
 	}
 	next := strings.ReplaceAll(m[2], "&amp;", "&")
 	resp, page = b.htmx(next, "company-more")
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	if strings.Contains(page, "<html") || !strings.Contains(page, "Müller Uhren &amp; Co. AG") || !strings.Contains(page, "Firma 51") {
 		t.Fatalf("more rows fragment:\n%s", page)
 	}
 	resp, page = b.do("GET", strings.ReplaceAll(m[1], "&amp;", "&"), nil) // without JavaScript: the next page
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, "Müller Uhren &amp; Co. AG", "<html")
 
 	resp, page = b.htmx("/companies?q=m%C3%BCller", "company-results")
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	if strings.Contains(page, "<html") || !strings.HasPrefix(strings.TrimSpace(page), `<div id="company-results"`) ||
 		!strings.Contains(page, "Müller Uhren") || strings.Contains(page, "Firma 01") {
 		t.Fatalf("live search fragment:\n%s", page)
@@ -287,7 +244,7 @@ func TestCompanyListFormsAndDetail(t *testing.T) {
 	}
 	// A sort the service does not offer falls back to the default.
 	resp, page = b.do("GET", "/companies?sort=uid", nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, `aria-sort="ascending"><a href="/companies?sort=-name"`)
 }
 
@@ -304,7 +261,7 @@ func TestContactFormsDetailAndQuickActions(t *testing.T) {
 	}
 
 	resp, page := b.do("GET", "/contacts/new?company_id="+co.ID.String(), nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, `id="contact-form"`, `value="Keller Treuhand AG"`, `name="custom_fields.kanal" value="Telefon"`,
 		`hx-get="/contacts/company-options"`)
 	assertNoInlineCode(t, page)
@@ -315,15 +272,15 @@ func TestContactFormsDetailAndQuickActions(t *testing.T) {
 	f.Set("emails", "hans@keller.ch\nkein-mail\n")
 	f.Set("company", "Unbekannt AG")
 	resp, page = b.post("/contacts", f)
-	wantStatus(t, resp, page, http.StatusUnprocessableEntity)
+	wantResp(t, resp, page, http.StatusUnprocessableEntity)
 	mustContain(t, page, `id="f-company-error">Keine Firma mit diesem Namen gefunden.`, `value="Hans"`)
 	f.Set("company", "Doppel AG")
 	resp, page = b.post("/contacts", f)
-	wantStatus(t, resp, page, http.StatusUnprocessableEntity)
+	wantResp(t, resp, page, http.StatusUnprocessableEntity)
 	mustContain(t, page, `id="f-company-error">Mehrere Firmen heissen so.`)
 	f.Set("company", "keller treuhand ag")
 	resp, page = b.post("/contacts", f)
-	wantStatus(t, resp, page, http.StatusUnprocessableEntity)
+	wantResp(t, resp, page, http.StatusUnprocessableEntity)
 	mustContain(t, page, `id="f-emails-error">Zeile 2: Die E-Mail-Adresse ist ungültig.`, "hans@keller.ch\nkein-mail")
 
 	f = cloneForm(base)
@@ -344,7 +301,7 @@ func TestContactFormsDetailAndQuickActions(t *testing.T) {
 	}
 	id := locationID(t, resp)
 	resp, page = b.follow(resp)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, "Hans Müller", `<a href="/companies/`+co.ID.String()+`">Keller Treuhand AG</a>`, "hans@keller.ch",
 		"hans.mueller@gmail.com", "&#43;41 44 123 45 67", "&#43;41 79 555 66 77", "Treuhänder", "15.03.1970",
 		"Erteilt am", "(Messe Basel 2026)", "<dt>Kanal</dt><dd>Post</dd>", `name="company_id" value="`+co.ID.String()+`"`)
@@ -356,7 +313,7 @@ func TestContactFormsDetailAndQuickActions(t *testing.T) {
 
 	// Edit keeps everything; clearing the company works.
 	resp, page = b.do("GET", "/contacts/"+id.String()+"/edit", nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, "hans@keller.ch\nhans.mueller@gmail.com", "&#43;41 44 123 45 67\n&#43;41 79 555 66 77",
 		`value="Keller Treuhand AG"`, `value="1970-03-15"`, `name="consent" type="checkbox" value="true" checked`)
 
@@ -379,11 +336,11 @@ func TestContactFormsDetailAndQuickActions(t *testing.T) {
 		"Fällig 31.12.2030 14:30", "Zuständig: Test anna@alpha.test", `<span class="badge">Anruf</span>`)
 	resp, page = b.post("/activities", url.Values{"kind": {"note"}, "subject": {" "}, "body": {"Text bleibt"},
 		"contact_id": {id.String()}, "record": {"contact"}})
-	wantStatus(t, resp, page, http.StatusUnprocessableEntity)
+	wantResp(t, resp, page, http.StatusUnprocessableEntity)
 	mustContain(t, page, `id="f-subject-error">Der Betreff fehlt.`, ">Text bleibt</textarea>", "<h1>")
 	resp, page = b.post("/activities", url.Values{"kind": {"task"}, "subject": {"x"}, "due_date": {"31.12.2030"},
 		"contact_id": {id.String()}, "record": {"contact"}})
-	wantStatus(t, resp, page, http.StatusUnprocessableEntity)
+	wantResp(t, resp, page, http.StatusUnprocessableEntity)
 	mustContain(t, page, `id="f-due_date-error"`)
 	// The company's timeline has the call too (linked to both).
 	_, page = b.do("GET", "/companies/"+co.ID.String(), nil)
@@ -391,7 +348,7 @@ func TestContactFormsDetailAndQuickActions(t *testing.T) {
 
 	// vCard of one contact.
 	resp, page = b.do("GET", "/contacts/"+id.String()+"/vcard", nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/vcard") || !strings.Contains(page, "FN:Hans Müller") ||
 		!strings.Contains(page, "ORG:Keller Treuhand AG") {
 		t.Fatalf("vcard: %s\n%s", resp.Header.Get("Content-Type"), page)
@@ -410,12 +367,12 @@ func TestContactFormsDetailAndQuickActions(t *testing.T) {
 		t.Fatalf("no timeline more link:\n%s", page)
 	}
 	resp, frag := b.htmx(strings.ReplaceAll(m[2], "&amp;", "&"), "")
-	wantStatus(t, resp, frag, 200)
+	wantResp(t, resp, frag, 200)
 	if strings.Contains(frag, "<html") || !strings.Contains(frag, `<li class="tl`) || !strings.Contains(frag, "Offerte besprochen") {
 		t.Fatalf("timeline fragment:\n%s", frag)
 	}
 	resp, page = b.do("GET", strings.ReplaceAll(m[1], "&amp;", "&"), nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, "Offerte besprochen")
 }
 
@@ -435,7 +392,7 @@ func TestDocumentsUploadDownloadDelete(t *testing.T) {
 	b.do("GET", page0, nil)
 
 	content := []byte("%PDF-1.4\nOfferte\n")
-	resp, page := b.upload("/documents", map[string]string{"company_id": co.ID.String(), "record": "company", "back": page0},
+	resp, page := b.upload("/documents", map[string]string{"company_id": co.ID.String(), "record": "company", "back": page0}, "file",
 		"Offerte Müller \"2026\".pdf", content)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != page0+"#documents" {
 		t.Fatalf("upload: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), page)
@@ -450,7 +407,7 @@ func TestDocumentsUploadDownloadDelete(t *testing.T) {
 	doc := m[1]
 
 	resp, got := b.do("GET", "/documents/"+doc, nil)
-	wantStatus(t, resp, got, 200)
+	wantResp(t, resp, got, 200)
 	h := resp.Header
 	if got != string(content) || h.Get("Content-Type") != "application/pdf" || h.Get("X-Content-Type-Options") != "nosniff" ||
 		h.Get("Content-Disposition") != `attachment; filename="Offerte M_ller _2026_.pdf"; filename*=UTF-8''Offerte%20M%C3%BCller%20%222026%22.pdf` ||
@@ -459,12 +416,12 @@ func TestDocumentsUploadDownloadDelete(t *testing.T) {
 	}
 
 	// No file chosen: the message next to the file field.
-	resp, page = b.upload("/documents", map[string]string{"company_id": co.ID.String(), "record": "company"}, "", nil)
-	wantStatus(t, resp, page, http.StatusUnprocessableEntity)
+	resp, page = b.upload("/documents", map[string]string{"company_id": co.ID.String(), "record": "company"}, "", "", nil)
+	wantResp(t, resp, page, http.StatusUnprocessableEntity)
 	mustContain(t, page, `id="f-file-error">Bitte wählen Sie eine Datei.`)
 	// Too large (the test site allows 1 MiB): the 413 page.
-	resp, page = b.upload("/documents", map[string]string{"company_id": co.ID.String()}, "gross.bin", bytes.Repeat([]byte("x"), 1<<20+1))
-	wantStatus(t, resp, page, http.StatusRequestEntityTooLarge)
+	resp, page = b.upload("/documents", map[string]string{"company_id": co.ID.String()}, "file", "gross.bin", bytes.Repeat([]byte("x"), 1<<20+1))
+	wantResp(t, resp, page, http.StatusRequestEntityTooLarge)
 	mustContain(t, page, "Die Datei ist zu gross.")
 	// Without the token nothing is stored.
 	req, _ := http.NewRequest("POST", b.site.srv.URL+"/documents", strings.NewReader("--x--\r\n"))
@@ -516,7 +473,7 @@ func TestTrashUndoAndPurge(t *testing.T) {
 		t.Fatalf("trashed contact's page: %d", resp.StatusCode)
 	}
 	resp, page = b.do("GET", "/contacts/trash", nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, "Tanner", `action="/contacts/`+c.ID.String()+`/purge"`)
 	assertNoInlineCode(t, page)
 
@@ -565,7 +522,7 @@ func TestRecordPermissionsTenantsAndCSRF(t *testing.T) {
 		t.Fatalf("own scope opens a colleague's contact: %d\n%s", resp.StatusCode, page)
 	}
 	resp, page := ob.do("GET", "/contacts/"+mine.ID.String(), nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	if strings.Contains(page, `id="activity-form"`) || strings.Contains(page, `id="document-form"`) {
 		t.Fatal("quick actions shown without activities:write / documents:write")
 	}
@@ -645,7 +602,7 @@ func TestExportsCSVAndVCard(t *testing.T) {
 	resp, page := b.do("GET", "/contacts?tag=Export", nil)
 	mustContain(t, page, `href="/contacts/export.csv?tag=Export"`, `href="/contacts/export.vcf?tag=Export"`)
 	resp, body := b.do("GET", "/contacts/export.csv?tag=Export", nil)
-	wantStatus(t, resp, body, 200)
+	wantResp(t, resp, body, 200)
 	if !strings.HasPrefix(body, "\uFEFFAnrede;Vorname;Nachname;") || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), `attachment; filename="kontakte-`) {
 		t.Fatalf("contacts CSV: %v\n%s", resp.Header, body)
 	}
@@ -654,12 +611,12 @@ func TestExportsCSVAndVCard(t *testing.T) {
 		t.Fatal("the export ignores the list's filter")
 	}
 	resp, body = b.do("GET", "/companies/export.csv?delimiter=comma", nil)
-	wantStatus(t, resp, body, 200)
+	wantResp(t, resp, body, 200)
 	if !strings.HasPrefix(body, "\uFEFFFirma,UID,") || !strings.Contains(body, `"'=HYPERLINK(""http://evil"")"`) {
 		t.Fatalf("companies CSV with commas:\n%s", body)
 	}
 	resp, body = b.do("GET", "/contacts/export.vcf", nil)
-	wantStatus(t, resp, body, 200)
+	wantResp(t, resp, body, 200)
 	if strings.Count(body, "BEGIN:VCARD") != 2 || !strings.Contains(body, "FN:Anna Zürcher") {
 		t.Fatalf("vCard export:\n%s", body)
 	}
@@ -677,18 +634,18 @@ func TestSearchPageAndLiveResults(t *testing.T) {
 	c := rs.contact(t, rs.adm, crm.ContactInput{FirstName: ptr("Hans"), LastName: ptr("Müller"), Emails: &[]string{"hans@example.ch"}})
 
 	resp, page := b.do("GET", "/search", nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, "Suchen Sie nach Firmen")
 	assertNoInlineCode(t, page)
 
 	resp, page = b.do("GET", "/search?q=muller", nil)
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	mustContain(t, page, `<a href="/contacts/`+c.ID.String()+`">Hans Müller</a>`, `<a href="/companies/`+co.ID.String()+`">Bäckerei Müller GmbH</a>`,
 		`<h2 id="sg-company">Firmen`, `<h2 id="sg-contact">Personen`, `id="q" name="q" type="search"`, `value="muller"`)
 	assertNoInlineCode(t, page)
 
 	resp, page = b.htmx("/search?q=mull", "search-suggest")
-	wantStatus(t, resp, page, 200)
+	wantResp(t, resp, page, 200)
 	if strings.Contains(page, "<html") || !strings.Contains(page, "Hans Müller") || !strings.Contains(page, `href="/search?q=mull"`) {
 		t.Fatalf("live results:\n%s", page)
 	}

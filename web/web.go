@@ -51,6 +51,9 @@ type UI struct {
 	// only in dev, where the UI is served over plain http://*.localhost.
 	Secure     bool
 	RefreshTTL time.Duration
+	// TempDir holds uploads between the steps of the import wizard
+	// (RPCRM_DATA_DIR/tmp in the server; the system's temp dir if empty).
+	TempDir string
 
 	pages  map[string]*template.Template
 	assets *assets
@@ -89,6 +92,7 @@ func (u *UI) routes() []route {
 	rs = append(rs, u.recordRoutes()...)
 	rs = append(rs, u.dealRoutes()...)
 	rs = append(rs, u.taskRoutes()...)
+	rs = append(rs, u.adminRoutes()...)
 	return rs
 }
 
@@ -111,7 +115,7 @@ func (u *UI) Handler() http.Handler {
 	})))
 	// Refuse state-changing requests from other origins (Sec-Fetch-Site /
 	// Origin), on top of the per-form token checked by requireUser.
-	return http.NewCrossOriginProtection().Handler(mux)
+	return http.NewCrossOriginProtection().Handler(u.withProfile(mux))
 }
 
 // allow refuses users without perm with a 403 page.
@@ -146,6 +150,7 @@ func meta(r *http.Request) auth.LoginMeta {
 
 func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
 	v := u.newView(w, r, nil, "login.title")
+	v.Data = u.loginData(r)
 	v.Next = safeNext(r.URL.Query().Get("next"))
 	u.render(w, r, http.StatusOK, "login", v)
 }
@@ -153,6 +158,7 @@ func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
 func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	v := u.newView(w, r, nil, "login.title")
+	v.Data = u.loginData(r)
 	v.Next = safeNext(r.PostFormValue("next"))
 	v.Email = strings.TrimSpace(r.PostFormValue("email"))
 	if !u.checkCSRF(r) {

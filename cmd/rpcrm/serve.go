@@ -101,7 +101,7 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 		MaxBodyBytes: cfg.MaxBodyBytes, Gate: gate, Files: files, MaxUploadBytes: cfg.MaxUploadBytes,
 	}
 	ui := &web.UI{Auth: authSvc, CRM: crmSvc, Audit: api.Audit, Files: files, MaxUploadBytes: cfg.MaxUploadBytes,
-		Gate: gate, Log: log, Secure: cfg.CookieSecure, RefreshTTL: cfg.RefreshTokenTTL}
+		Gate: gate, Log: log, Secure: cfg.CookieSecure, RefreshTTL: cfg.RefreshTokenTTL, TempDir: filepath.Join(cfg.DataDir, "tmp")}
 	srv := &httpserver.Server{
 		Log: log, Metrics: m, Tenants: registry, Trust: trust, MetricsAllow: metricsAllow,
 		Ready: func(ctx context.Context) error {
@@ -110,7 +110,7 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 			}
 			return db.CheckSchema(ctx)
 		},
-		API:         api.Handler(),
+		API:         httpserver.TenantOverlay(profileOverlay(crmSvc, log), api.Handler()),
 		Web:         ui.Handler(),
 		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
 		ShutdownTimeout: cfg.ShutdownTimeout,

@@ -301,6 +301,7 @@ func schemas() obj {
 		"User": object("A user of the tenant.", obj{
 			"id": uuidS, "email": obj{"type": "string"}, "name": obj{"type": "string"}, "locale": obj{"type": "string"},
 			"roles": obj{"type": "array", "items": ref("RoleRef")}, "disabled": boolS,
+			"pending":       obj{"type": "boolean", "description": "Invited in the web UI and not yet accepted: no password set, disabled until then."},
 			"last_login_at": timeS, "created_at": timeS, "updated_at": timeS, "version": versionS,
 		}, "id", "email", "name", "roles", "disabled", "created_at", "updated_at", "version"),
 		"NewUser": object("", obj{
