@@ -148,6 +148,9 @@
     board.querySelectorAll("ol.cards").forEach(function (ol) {
       Sortable.create(ol, {
         group: "deals",
+        // Pointer events instead of native drag and drop: the same on mouse,
+        // touch and pen, and what browser automation can drive.
+        forceFallback: true,
         sort: false,
         draggable: ".deal-card.movable",
         animation: 120,
