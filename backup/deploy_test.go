@@ -33,6 +33,26 @@ func TestDeployFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The backup runs as the environment's user that setup-server.sh creates
+	// (rpcrm-ENV, in the group rpcrm-backup that owns the backup directory),
+	// the same user as the server (rpcrm@.service): it owns the uploads and
+	// the lock and status files the server and the next run use.
+	service, _ := os.ReadFile(filepath.Join(src, "rpcrm-backup@.service"))
+	server, _ := os.ReadFile("../deploy/systemd/rpcrm@.service")
+	setup, _ := os.ReadFile("../deploy/scripts/setup-server.sh")
+	for _, want := range []string{"User=rpcrm-%i", "SupplementaryGroups=rpcrm-backup"} {
+		if !strings.Contains(string(service), "\n"+want+"\n") {
+			t.Errorf("rpcrm-backup@.service lacks %s", want)
+		}
+	}
+	if !strings.Contains(string(server), "\nUser=rpcrm-%i\n") {
+		t.Error("rpcrm@.service does not run as rpcrm-%i: the backup service must use the same user")
+	}
+	for _, want := range []string{"useradd --system", `--groups rpcrm-backup "$u"`, "u=rpcrm-$e", "chgrp rpcrm-backup \"$DEPLOY_ROOT/backups\""} {
+		if !strings.Contains(string(setup), want) {
+			t.Errorf("setup-server.sh does not create the users and group the backup runs as (%q)", want)
+		}
+	}
 	timer, _ := os.ReadFile(filepath.Join(src, "rpcrm-backup@.timer"))
 	if !strings.Contains(string(timer), "OnCalendar=*-*-* 02:00:00") {
 		t.Error("the timer does not run at 02:00")
@@ -55,10 +75,10 @@ func TestDeployFiles(t *testing.T) {
 			continue
 		}
 		f := strings.Fields(line)
-		if len(f) < 7 || strings.Join(f[:5], " ") != "0 2 * * *" || f[5] != "rpcrm" {
-			t.Errorf("cron line is not a daily 02:00 job for user rpcrm: %q", line)
+		if len(f) < 7 || strings.Join(f[:5], " ") != "0 2 * * *" || f[5] != "root" {
+			t.Errorf("cron line is not a daily 02:00 job of root: %q", line)
 		}
-		if !strings.Contains(line, "rpcrm backup --env-file") {
+		if !strings.Contains(line, "runuser -u rpcrm-$e -- ") || !strings.Contains(line, "rpcrm backup --env-file") {
 			t.Errorf("cron line does not run rpcrm backup: %q", line)
 		}
 		jobs++

@@ -137,6 +137,8 @@ func TestE2EHelpAndVersion(t *testing.T) {
 		{[]string{"migrate", "-h"}, []string{"Usage: rpcrm migrate", "up", "status", "RPCRM_DATABASE_OWNER_URL"}},
 		{[]string{"dev", "-h"}, []string{"Usage: rpcrm dev", "PostgreSQL", "mandant1.localhost"}},
 		{[]string{"tenants", "-h"}, []string{"Usage: rpcrm tenants", "validate", "reload"}},
+		{[]string{"backup", "-h"}, []string{"Usage: rpcrm backup", "-init-role", "-retention"}},
+		{[]string{"restore", "-h"}, []string{"Usage: rpcrm restore", "-manifest", "-anonymise"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := run(tc.args...)
@@ -147,6 +149,9 @@ func TestE2EHelpAndVersion(t *testing.T) {
 				if !strings.Contains(r.stdout, w) {
 					t.Errorf("help does not mention %q:\n%s", w, r.stdout)
 				}
+			}
+			if n := strings.Count(r.stdout, "Usage: "); n != 1 {
+				t.Errorf("the usage is printed %d times:\n%s", n, r.stdout)
 			}
 		})
 	}

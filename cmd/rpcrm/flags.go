@@ -26,11 +26,11 @@ func newFlagSet(env *environment, name, argsUsage, description string) *flag.Fla
 	return fs
 }
 
-// parseFlags parses args; -h prints the usage and ends the run successfully.
+// parseFlags parses args; -h prints the usage (fs.Parse calls fs.Usage
+// itself) and ends the run successfully.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fs.Usage()
 		return errHelpShown
 	}
 	if err != nil {

@@ -153,6 +153,11 @@ for e in $ENVS; do
 done
 [ "$(stat -c %a "$DEPLOY_ROOT/backups" 2>/dev/null)" = 2770 ] || do_ chmod 2770 "$DEPLOY_ROOT/backups"
 [ "$(stat -c %G "$DEPLOY_ROOT/backups" 2>/dev/null)" = rpcrm-backup ] || do_ chgrp rpcrm-backup "$DEPLOY_ROOT/backups"
+# compose mode: the app containers run as uid 10001 (Dockerfile) and write
+# their backups to the mounted /opt/rp-crm/backups.
+if [ "$MODE" = compose ] && [ "$(stat -c %u "$DEPLOY_ROOT/backups" 2>/dev/null)" != 10001 ]; then
+	do_ chown 10001 "$DEPLOY_ROOT/backups"
+fi
 
 # write_once FILE MODE OWNER CONTENT: create a file (secrets!) only if missing.
 write_once() {
@@ -197,10 +202,25 @@ for e in $ENVS; do
 		fi
 		# Backups run as their own role that may bypass row-level security
 		# (docs/backups.md); the application role never can.
+		# An env file from before the backup role lacks its URL: the role gets
+		# a new password, and the URL is added to the file.
+		envf=$DEPLOY_ROOT/$e/rpcrm.env add_backup_url=""
+		if [ -f "$envf" ] && ! grep -q '^RPCRM_BACKUP_DATABASE_URL=' "$envf"; then
+			add_backup_url=1
+		fi
 		if [ -n "$DRY_RUN" ] || ! runuser -u postgres -- psql -p "$port" -tAqc "SELECT 1 FROM pg_roles WHERE rolname='rpcrm_backup'" 2>/dev/null | grep -q 1; then
 			psql_do "$port" "CREATE ROLE rpcrm_backup LOGIN BYPASSRLS PASSWORD '$backup_pw'; GRANT pg_read_all_data TO rpcrm_backup"
+		elif [ -n "$add_backup_url" ]; then
+			psql_do "$port" "ALTER ROLE rpcrm_backup PASSWORD '$backup_pw'"
 		else
 			backup_pw=""
+		fi
+		if [ -n "$add_backup_url" ] && [ -n "$backup_pw" ]; then
+			if [ -n "$DRY_RUN" ]; then
+				printf '+ append RPCRM_BACKUP_DATABASE_URL to %s\n' "$envf"
+			else
+				printf 'RPCRM_BACKUP_DATABASE_URL=postgres://rpcrm_backup:%s@127.0.0.1:%s/%s\n' "$backup_pw" "$port" "$db" >>"$envf"
+			fi
 		fi
 		if [ -n "$owner_pw" ]; then
 			write_once "$DEPLOY_ROOT/$e/rpcrm.env" 0640 "root:rpcrm-$e" "RPCRM_ENV=$e
@@ -235,7 +255,8 @@ ${backup_pw:+RPCRM_BACKUP_DATABASE_URL=postgres://rpcrm_backup:$backup_pw@127.0.
 			cmp -s "$REPO/deploy/compose/$f" "$DEPLOY_ROOT/$e/$f" || do_ install -m 0644 "$REPO/deploy/compose/$f" "$DEPLOY_ROOT/$e/$f"
 		done
 		write_once "$DEPLOY_ROOT/$e/$e.env" 0600 root:root "$(sed -e "s/CHANGE-ME-OWNER-PASSWORD/$owner_pw/g" \
-			-e "s/CHANGE-ME-APP-PASSWORD/$app_pw/g" -e "s/CHANGE-ME-JWT-SECRET/$jwt/g" "$REPO/deploy/compose/$e.env.example")
+			-e "s/CHANGE-ME-APP-PASSWORD/$app_pw/g" -e "s/CHANGE-ME-JWT-SECRET/$jwt/g" \
+			-e "s/CHANGE-ME-BACKUP-PASSWORD/$backup_pw/g" "$REPO/deploy/compose/$e.env.example")
 "
 	fi
 done
@@ -250,8 +271,34 @@ fi
 
 # --- 6. nginx and certificates
 say "nginx and certificates"
-if [ -d "$REPO/deploy/nginx" ]; then
-	echo "nginx configuration: install it as docs/nginx.md describes (it needs your domain and tenant hosts)"
+# nginx_reload: check the configuration, then reload (a reload drops no request).
+nginx_reload() {
+	if [ -n "$DRY_RUN" ]; then
+		printf '+ nginx -t && systemctl reload nginx\n'
+	elif have nginx; then
+		nginx -t && systemctl reload nginx
+	fi
+}
+# nginx_enable NAME: link sites-available/NAME into sites-enabled.
+nginx_enable() {
+	[ -e "$NGINX_DIR/sites-enabled/$1" ] || do_ ln -s "../sites-available/$1" "$NGINX_DIR/sites-enabled/$1"
+}
+if [ -n "$DOMAIN" ]; then
+	# The configuration of deploy/nginx rendered for the domain (docs/nginx.md);
+	# only files that differ are installed. First the port-80 server alone,
+	# which serves the ACME challenges certbot needs for the first certificate.
+	rendered=$(mktemp -d)
+	trap 'rm -rf "$rendered"' EXIT
+	"$REPO/deploy/nginx/render.sh" "$DOMAIN" "$rendered" >/dev/null
+	for f in "$rendered"/sites-available/*.conf "$rendered"/snippets/*.conf; do
+		rel=${f#"$rendered"/}
+		cmp -s "$f" "$NGINX_DIR/$rel" || do_ install -D -m 0644 "$f" "$NGINX_DIR/$rel"
+	done
+	# Debian's default site claims default_server on port 80.
+	[ ! -e "$NGINX_DIR/sites-enabled/default" ] || do_ rm -f "$NGINX_DIR/sites-enabled/default"
+	[ -d "$ACME_WEBROOT" ] || do_ install -d -m 0755 "$ACME_WEBROOT"
+	nginx_enable rpcrm-http.conf
+	nginx_reload
 fi
 # The marketing page (apex and www) with nginx's error pages.
 if [ -d "$REPO/marketing" ] && ! diff -rq "$REPO/marketing" "$DEPLOY_ROOT/marketing" >/dev/null 2>&1; then
@@ -269,14 +316,20 @@ else
 	if [ -d "/etc/letsencrypt/live/$DOMAIN" ]; then
 		echo "certificate for $DOMAIN exists (certbot renews it: certbot.timer)"
 	else
-		[ -d "$ACME_WEBROOT" ] || do_ install -d -m 0755 "$ACME_WEBROOT"
-		do_ certbot certonly --webroot -w "$ACME_WEBROOT" --agree-tos --non-interactive -m "$LE_EMAIL" --cert-name "$DOMAIN" "${args[@]}"
+		do_ certbot certonly --webroot -w "$ACME_WEBROOT" --agree-tos --non-interactive -m "$LE_EMAIL" --cert-name "$DOMAIN" \
+			--deploy-hook "systemctl reload nginx" "${args[@]}"
 	fi
 	if have systemctl && ! systemctl is-enabled --quiet certbot.timer 2>/dev/null; then
 		do_ systemctl enable --now certbot.timer
 	fi
 fi
-if [ -d "$NGINX_DIR" ] && have nginx; then
-	if [ -n "$DRY_RUN" ]; then printf '+ nginx -t && systemctl reload nginx\n'; else nginx -t && systemctl reload nginx; fi
+# HTTPS once the certificate is there (its paths are in snippets/rpcrm-tls.conf).
+if [ -n "$DOMAIN" ]; then
+	if [ -n "$DRY_RUN" ] || [ -f "/etc/letsencrypt/live/$DOMAIN/fullchain.pem" ]; then
+		nginx_enable rpcrm.conf
+		nginx_reload
+	else
+		echo "no certificate for $DOMAIN yet: HTTPS (sites-enabled/rpcrm.conf) stays off; run again with --email" >&2
+	fi
 fi
 say "done${DRY_RUN:+ (dry run: nothing changed)}"

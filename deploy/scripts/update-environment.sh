@@ -7,7 +7,8 @@
 #   3. stop the service, run the migrations with the new version
 #   4. install the new version, start it, wait for /readyz
 #   5. if the migration or the health check fails: put the previous
-#      binary/image back, restore the database from the fresh backup when the
+#      binary/image back, restore the database (and the documents: the current
+#      uploads directory is moved aside) from the fresh backup when the
 #      schema was touched, start the previous version, wait for /readyz, exit 1
 #
 # Every step is a command that can be replaced through the environment (see
@@ -55,12 +56,21 @@ systemd)
 	# Fails once the service has exited: no need to wait for READY_TIMEOUT then.
 	: "${ALIVE_CMD:=systemctl is-active --quiet rpcrm@$ENV_NAME.service}"
 	# How to run the current / the new version, and the flags that give it
-	# its configuration.
+	# its configuration. Backup and restore run as the service's user (as the
+	# backup timer does): the documents they write, and the backup lock and
+	# status files, must stay the service's. RUN_AS= (empty) runs as yourself.
+	RUN_AS=${RUN_AS-rpcrm-$ENV_NAME}
+	if [ -n "$RUN_AS" ] && [ "$(id -u)" -eq 0 ]; then
+		: "${RUN_CUR:=runuser -u \"$RUN_AS\" -- \"\$APP_BIN\"}"
+	fi
 	: "${RUN_CUR:=\"\$APP_BIN\"}"
 	: "${RUN_NEW:=\"\$NEW_BIN\"}"
 	: "${ENV_ARGS:=--env-file \"\$ENV_FILE\"}"
 	# Recreate an empty database for a restore (restore needs an empty one).
 	: "${DB_RESET_CMD:=runuser -u postgres -- dropdb -p $PGPORT --if-exists --force rp_crm_$ENV_NAME && runuser -u postgres -- createdb -p $PGPORT -O rpcrm_owner rp_crm_$ENV_NAME}"
+	# ... and an empty uploads directory: move the documents aside (kept).
+	: "${DATA_DIR:=$ENV_DIR/data}"   # RPCRM_DATA_DIR of the env file
+	: "${UPLOADS_ASIDE_CMD:=d=\"\$DATA_DIR/uploads\"; [ ! -e \"\$d\" ] || mv \"\$d\" \"\$d.before-rollback-\$(date -u +%Y%m%d_%H%M%S)\"}"
 	;;
 compose)
 	: "${ENV_FILE:=$ENV_DIR/$ENV_NAME.env}"
@@ -76,6 +86,8 @@ compose)
 	: "${ENV_ARGS:=}" # compose passes the env file to the container
 	# shellcheck disable=SC2016 # $POSTGRES_DB expands inside the container
 	: "${DB_RESET_CMD:=$COMPOSE exec -T db sh -c 'dropdb -U rpcrm_owner --if-exists --force \"\$POSTGRES_DB\" --maintenance-db=postgres && createdb -U rpcrm_owner \"\$POSTGRES_DB\" --maintenance-db=postgres'}"
+	# shellcheck disable=SC2016 # $d expands inside the container
+	: "${UPLOADS_ASIDE_CMD:=$COMPOSE run --rm --no-deps -T --entrypoint sh app -c 'd=/var/lib/rpcrm/uploads; [ ! -e \"\$d\" ] || mv \"\$d\" \"\$d.before-rollback-\$(date -u +%Y%m%d_%H%M%S)\"'}"
 	;;
 *)
 	echo "UPDATE_MODE must be systemd or compose" >&2
@@ -92,6 +104,7 @@ esac
 : "${SCHEMA_NEW_CMD:=$RUN_NEW version}"
 
 export ENV_NAME ENV_DIR ENV_FILE SRC_DIR GIT_REF PORT PGPORT
+export DATA_DIR="${DATA_DIR:-}"
 export APP_BIN="${APP_BIN:-}" NEW_BIN="${NEW_BIN:-}" IMAGE="${IMAGE:-}" COMPOSE_FILE="${COMPOSE_FILE:-}"
 MANIFEST=""
 export MANIFEST
@@ -156,7 +169,8 @@ rollback() {
 	[ "$INSTALLED" = no ] || reinstate_previous || ok=no
 	if [ "$restore_db" = yes ]; then
 		log "restoring the database from $MANIFEST"
-		if run "$DB_RESET_CMD" && run "$RESTORE_CMD"; then
+		# rpcrm restore needs an empty database and an empty uploads directory.
+		if run "$DB_RESET_CMD" && run "$UPLOADS_ASIDE_CMD" && run "$RESTORE_CMD"; then
 			log "database restored"
 		else
 			ok=no

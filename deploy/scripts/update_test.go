@@ -64,10 +64,12 @@ type site struct {
 	t                       *testing.T
 	dir, bin, envFile, addr string
 	owner, admin, database  string
+	backups                 string // RPCRM_BACKUP_DIR, next to ENV_DIR as on the server
 }
 
 func newSite(t *testing.T) *site {
-	s := &site{t: t, dir: filepath.Join(t.TempDir(), "test")}
+	root := t.TempDir()
+	s := &site{t: t, dir: filepath.Join(root, "test"), backups: filepath.Join(root, "backups")}
 	s.bin = filepath.Join(s.dir, "bin", "rpcrm")
 	s.envFile = filepath.Join(s.dir, "rpcrm.env")
 	s.owner = pgtest.NewDatabase(t)
@@ -97,6 +99,8 @@ func newSite(t *testing.T) *site {
 		"RPCRM_LOG_FORMAT=json",
 		"RPCRM_MIGRATE_ON_START=false",
 		"RPCRM_SHUTDOWN_TIMEOUT=2s",
+		"RPCRM_BACKUP_DIR=" + s.backups,
+		"RPCRM_BACKUP_DATABASE_URL=" + pgtest.NewRoleURL(t, s.owner),
 	}, "\n")+"\n")
 	copyExec(t, bins["v1"], s.bin)
 	t.Cleanup(func() { s.shell(s.stopCmd()) })
@@ -139,11 +143,9 @@ func (s *site) env() []string {
 		"READY_URL=http://"+s.addr+"/readyz", "READY_TIMEOUT=30",
 		"START_CMD="+s.startCmd(), "STOP_CMD="+s.stopCmd(),
 		`ALIVE_CMD=kill -0 "$(cat "$ENV_DIR/rpcrm.pid")" 2>/dev/null`,
-		// rpcrm backup/restore are the defaults; pg_dump/pg_restore as the
-		// database owner do the same job here, with the same contract: the
-		// manifest path is the last line, restore needs an empty database.
-		`BACKUP_CMD=f="$ENV_DIR/backup-$(date +%s%N).dump"; pg_dump -Fc -d "`+s.owner+`" -f "$f" && echo "backup written" && echo "$f"`,
-		`RESTORE_CMD=pg_restore --exit-on-error -d "`+s.owner+`" "$MANIFEST"`,
+		// The default BACKUP_CMD and RESTORE_CMD: the real rpcrm backup and
+		// restore, run as the test's own user (no rpcrm-test user here).
+		"RUN_AS=",
 		`DB_RESET_CMD=psql -qX -v ON_ERROR_STOP=1 -d "`+s.admin+`" -c 'DROP DATABASE IF EXISTS "`+s.database+`" WITH (FORCE)' -c 'CREATE DATABASE "`+s.database+`" TEMPLATE template0'`,
 	)
 }
@@ -256,6 +258,16 @@ func TestUpdateEnvironment(t *testing.T) {
 	s := newSite(t)
 	s.rpcrm("", "migrate")
 	s.rpcrm("Passwort-Sicher-2026\n", "users", "create", "--tenant", "alpha", "--email", "anna@alpha.test", "--name", "Anna", "--role", "admin")
+	s.rpcrm("", "backup", "--init-role")
+	// A document in the uploads directory: backed up, and back after a
+	// restore (rpcrm restore needs an empty uploads directory).
+	doc := filepath.Join(s.dir, "data", "uploads", "alpha", "2026", "offerte.pdf")
+	if err := os.MkdirAll(filepath.Dir(doc), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(doc, []byte("%PDF-1.4 Offerte Nr. 1"), 0o640); err != nil {
+		t.Fatal(err)
+	}
 	s.shell(s.startCmd())
 	deadline := time.Now().Add(15 * time.Second)
 	for !s.ready() {
@@ -279,7 +291,7 @@ func TestUpdateEnvironment(t *testing.T) {
 		if !s.ready() || s.servingVersion() != "v2" || s.installed() != "v2" {
 			t.Errorf("after update: ready %v, serving %q, installed %q\n%s", s.ready(), s.servingVersion(), s.installed(), out)
 		}
-		if !strings.Contains(out, "updated and ready") || !strings.Contains(out, "backup: "+s.dir) {
+		if !strings.Contains(out, "updated and ready") || !strings.Contains(out, "backup: "+filepath.Join(s.backups, "test_manifest_")) {
 			t.Errorf("log:\n%s", out)
 		}
 	})
@@ -325,6 +337,14 @@ func TestUpdateEnvironment(t *testing.T) {
 		if n := s.userCount(); n != 1 {
 			t.Errorf("%d users after the restore, want 1", n)
 		}
+		// The documents came back from the backup; the ones that were there
+		// were moved aside, not deleted.
+		if b, err := os.ReadFile(doc); err != nil || string(b) != "%PDF-1.4 Offerte Nr. 1" {
+			t.Errorf("document after the restore: %q, %v", b, err)
+		}
+		if aside, _ := filepath.Glob(filepath.Join(s.dir, "data", "uploads.before-rollback-*", "alpha", "2026", "offerte.pdf")); len(aside) != 1 {
+			t.Errorf("the uploads before the rollback were not kept aside: %v", aside)
+		}
 		if !s.ready() || s.servingVersion() != "v2" || s.installed() != "v2" {
 			t.Errorf("after rollback: ready %v, serving %q, installed %q", s.ready(), s.servingVersion(), s.installed())
 		}
@@ -343,6 +363,34 @@ func TestUpdateEnvironment(t *testing.T) {
 		}
 		if !s.ready() || s.servingVersion() != "v2" || s.installed() != "v2" {
 			t.Error("a failed backup changed the running version")
+		}
+	})
+
+	t.Run("backup runs as the service user", func(t *testing.T) {
+		// As root (sudo update-environment.sh), rpcrm backup and restore run
+		// as rpcrm-ENV, the user of the service and of the backup timer.
+		if os.Geteuid() != 0 {
+			t.Skip("only root switches to rpcrm-test")
+		}
+		fake := t.TempDir()
+		if err := os.WriteFile(filepath.Join(fake, "runuser"), []byte("#!/bin/sh\necho \"$@\" >\""+fake+"/args\"\nexit 1\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var env []string
+		for _, kv := range s.env() {
+			if !strings.HasPrefix(kv, "RUN_AS=") && !strings.HasPrefix(kv, "PATH=") {
+				env = append(env, kv)
+			}
+		}
+		cmd := exec.Command("bash", "update-environment.sh", "test")
+		cmd.Env = append(env, "PATH="+fake+":"+os.Getenv("PATH"), "NEW_BIN="+bins["v1"])
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "backup failed; nothing changed") {
+			t.Errorf("%v:\n%s", err, out)
+		}
+		args, _ := os.ReadFile(filepath.Join(fake, "args"))
+		if want := "-u rpcrm-test -- " + s.bin + " backup --env-file " + s.envFile; strings.TrimSpace(string(args)) != want {
+			t.Errorf("backup ran as %q, want runuser %q", args, want)
 		}
 	})
 
