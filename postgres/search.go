@@ -20,13 +20,13 @@ import (
 // trigramPrefilter relies on a threshold of at least 0.5.
 const wordSimilarityThreshold = "0.5"
 
-// searchSettings sets the threshold of <% for the search's transaction,
-// and makes PostgreSQL plan each search for its term (a custom plan) rather
-// than reuse a generic plan of the prepared statement: whether reading the
-// newest records until a page is full or the word index is cheaper depends on
-// how common the term's words are, which a generic plan cannot know.
+// searchSettings set, for the search's transaction, the threshold of <%;
+// generic plans, so that the search's prepared statements are planned once
+// per connection instead of for every term (several milliseconds each); and
+// no JIT compilation, which the planner's cost estimate of the tiers that
+// seldom run would otherwise trigger, at 100 ms and more per query.
 const searchSettings = `SELECT set_config('pg_trgm.word_similarity_threshold', $1, true),
-	set_config('plan_cache_mode', 'force_custom_plan', true)`
+	set_config('plan_cache_mode', 'force_generic_plan', true), set_config('jit', 'off', true)`
 
 // searchSpec is how one record type is searched.
 type searchSpec struct {
@@ -150,36 +150,42 @@ const recentPerHit = 100
 //  3. substrings and typos (LIKE and pg_trgm's <% through the trigram
 //     index), all of them scored.
 //
-// The term's SQL is a function of the parameters only, so with custom plans
-// (searchSettings) the planner sees its value: the folded term, its word
-// query and its patterns are constants when the plan is made.
+// Which path each tier takes does not depend on the term, so a prepared
+// search is planned once per connection (a generic plan, searchSettings).
 func searchSQL(q *query, p *auth.Principal, perm auth.Permission, f searchFrom, text string, limit int) {
 	tenant := q.arg(p.TenantID)
-	// A phone number matches by its digits only, never by trigrams.
-	var t, fuzzy string
+	// The term and what is derived from it, computed once (InitPlans), not
+	// per row. A phone number matches by its digits only, never by trigrams.
+	var termSQL, fuzzy string
 	if digits, ok := phoneQuery(text); ok {
-		t = q.arg(digits) + "::text"
+		termSQL = q.arg(digits) + "::text"
 	} else {
-		a := q.arg(text)
-		t = "search_norm(" + a + "::text)"
+		termSQL = "search_norm(" + q.arg(text) + "::text)"
 		// The prefilter spares most rows the costly <%; it is a clause of
 		// its own, so that the one before it can be an index condition
 		// (under row-level security only leakproof clauses can).
-		fuzzy = " OR " + t + " <% r.search) AND r.search ~ coalesce((" + trigramPrefilterOf(a) + "), ''"
+		fuzzy = " OR (SELECT t FROM term) <% r.search) AND (r.search ~ (SELECT tri FROM term)"
 	}
-	whole := "search_query(" + t + ", false)"
-	prefix := "search_query(" + t + ", true)"
-	pat := "'%' || " + likeEscape(t) + " || '%'"
 	base := " FROM " + f.table + " WHERE r.tenant_id = " + tenant + " AND r.deleted_at IS NULL"
 	if s, _ := p.Grants.Allows(perm); s == auth.ScopeOwn {
 		base += " AND r.owner_id = " + q.arg(p.UserID)
 	}
-	const newest = " ORDER BY r.updated_at DESC, r.id DESC"
+	const (
+		t      = "(SELECT t FROM term)"
+		whole  = "(SELECT whole FROM term)"
+		prefix = "(SELECT prefix FROM term)"
+		pat    = "(SELECT pat FROM term)"
+		newest = " ORDER BY r.updated_at DESC, r.id DESC"
+	)
 	lim := fmt.Sprintf(" LIMIT %d", limit)
 	// The hits are ranked on the searched table alone; the subtitle's joins
 	// (a contact's company, a deal's stage) are made for the hits only, not
 	// for every match of a common name.
-	q.add(`WITH exact AS MATERIALIZED (
+	q.add(`WITH term AS MATERIALIZED (
+			SELECT t, search_query(t, false) AS whole, search_query(t, true) AS prefix,
+				'%' || ` + likeEscape("t") + ` || '%' AS pat, coalesce((` + trigramPrefilter + `), '') AS tri
+			FROM (SELECT ` + termSQL + ` AS t) x),
+		exact AS MATERIALIZED (
 			SELECT r.id, r.updated_at` + base + ` AND r.search_title = ` + t + newest + lim + `),
 		recent AS MATERIALIZED (
 			SELECT n.id, n.updated_at FROM (
@@ -216,12 +222,6 @@ func searchSQL(q *query, p *auth.Principal, perm auth.Permission, f searchFrom, 
 		SELECT r.id, ` + f.title + `, ` + f.subtitle + `, round(h.score::numeric, 4)::float8
 		FROM hits h JOIN ` + f.table + ` ON r.tenant_id = ` + tenant + ` AND r.id = h.id` + f.joins + `
 		ORDER BY h.score DESC, h.updated_at DESC, h.id DESC` + lim)
-}
-
-// trigramPrefilterOf is trigramPrefilter for the folded term of the SQL
-// expression text.
-func trigramPrefilterOf(text string) string {
-	return "SELECT (" + trigramPrefilter + ") FROM (SELECT search_norm(" + text + "::text) AS t) x"
 }
 
 // trigramPrefilter is the SQL of a regular expression that every text
