@@ -20,8 +20,13 @@ import (
 // trigramPrefilter relies on a threshold of at least 0.5.
 const wordSimilarityThreshold = "0.5"
 
-// searchSettings sets the threshold of <% for the search's transaction.
-const searchSettings = `SELECT set_config('pg_trgm.word_similarity_threshold', $1, true)`
+// searchSettings set, for the search's transaction, the threshold of <%;
+// generic plans, so that the search's prepared statements are planned once
+// per connection instead of for every term (several milliseconds each); and
+// no JIT compilation, which the planner's cost estimate of the tiers that
+// seldom run would otherwise trigger, at 100 ms and more per query.
+const searchSettings = `SELECT set_config('pg_trgm.word_similarity_threshold', $1, true),
+	set_config('plan_cache_mode', 'force_generic_plan', true), set_config('jit', 'off', true)`
 
 // searchSpec is how one record type is searched.
 type searchSpec struct {
@@ -109,67 +114,114 @@ func (s *CRMService) Search(ctx context.Context, p *auth.Principal, sp crm.Searc
 	return res, nil
 }
 
+// candidateCap bounds how many word-start matches are scored (by word
+// similarity) to rank them: the most recently changed ones. A term that
+// starts words of more records than that ("Mü") ranks the newest of them.
+const candidateCap = 1000
+
+// recentPerHit is how many of the most recently changed records per hit
+// asked for the search reads in updated_at order to find whole words: if
+// they hold a page of hits, those are the newest of all. A word in more than
+// 1 % of a tenant's records (a common surname) is found so, in about
+// limit / frequency rows whatever the tenant's size; a rarer one is then
+// read from the GIN index of the words.
+const recentPerHit = 100
+
 // searchSQL builds the query of one type's hits: id, title, subtitle, score.
 //
 // The score (crm.SearchHit.Score) says how the folded query term t meets the
 // record's search text: 4 for the whole folded title (the exact name), 3 for
 // a whole word or words, 1 + word similarity for the start of a word, and
-// the word similarity alone for a match inside a word or a typo.
+// the word similarity alone for a match inside a word or a typo. Hits with
+// the same score come most recently changed first.
 //
-// The query runs in two steps, because under row-level security PostgreSQL
-// cannot use the trigram index (LIKE and <% are not leakproof), so every
-// filter reads all of the tenant's rows, and <% costs ten to twenty times
-// as much per row as LIKE or a regular expression. Step one finds the word
-// matches (score 1 and more) with a cheap filter; step two, the substring
-// and trigram matches, which all score below 1, runs only if step one found
-// fewer hits than the limit, and computes <% only for rows that pass
-// trigramPrefilter. The ranking is the same as in one query.
+// The query finds the hits tier by tier, each through an index, and a tier
+// runs only if the ones before it found fewer hits than the limit:
 //
-// A whole-word match has word similarity 1 by definition, so it is not
-// computed for those rows. Punctuation ends a word, so "muller" is a whole
-// word in "Müller-Meier" and in "hans.muller@example.ch".
+//  1. exact names (search_title = t, a B-tree) and whole words
+//     (search_words @@ the term's words as a phrase), each the newest limit
+//     of them. For a common word the planner, which knows each word's
+//     frequency from the column's statistics, walks the tenant's records by
+//     updated_at (tenant_id, updated_at, id) until it has limit of them, so
+//     "Müller" costs about the same at 100 000 and at 1 000 000 contacts;
+//     for a rare word it reads the GIN index of the words.
+//  2. word starts (the last word a prefix): the newest candidateCap of them
+//     are scored, the best limit kept.
+//  3. substrings and typos (LIKE and pg_trgm's <% through the trigram
+//     index), all of them scored.
+//
+// Which path each tier takes does not depend on the term, so a prepared
+// search is planned once per connection (a generic plan, searchSettings).
 func searchSQL(q *query, p *auth.Principal, perm auth.Permission, f searchFrom, text string, limit int) {
 	tenant := q.arg(p.TenantID)
-	// The term and its patterns, computed once (InitPlans), not per row.
-	// A phone number matches by its digits only, never by trigrams.
+	// The term and what is derived from it, computed once (InitPlans), not
+	// per row. A phone number matches by its digits only, never by trigrams.
 	var termSQL, fuzzy string
 	if digits, ok := phoneQuery(text); ok {
 		termSQL = q.arg(digits) + "::text"
 	} else {
 		termSQL = "search_norm(" + q.arg(text) + "::text)"
-		fuzzy = " OR ((SELECT tri FROM term) IS NULL OR r.search ~ (SELECT tri FROM term)) AND (SELECT t FROM term) <% r.search"
+		// The prefilter spares most rows the costly <%; it is a clause of
+		// its own, so that the one before it can be an index condition
+		// (under row-level security only leakproof clauses can).
+		fuzzy = " OR (SELECT t FROM term) <% r.search) AND (r.search ~ (SELECT tri FROM term)"
 	}
-	const (
-		t    = "(SELECT t FROM term)"
-		word = `(SELECT '\m' || re FROM term)`
-		pat  = `(SELECT '%' || pat || '%' FROM term)`
-	)
 	base := " FROM " + f.table + " WHERE r.tenant_id = " + tenant + " AND r.deleted_at IS NULL"
 	if s, _ := p.Grants.Allows(perm); s == auth.ScopeOwn {
 		base += " AND r.owner_id = " + q.arg(p.UserID)
 	}
+	const (
+		t      = "(SELECT t FROM term)"
+		whole  = "(SELECT whole FROM term)"
+		prefix = "(SELECT prefix FROM term)"
+		pat    = "(SELECT pat FROM term)"
+		newest = " ORDER BY r.updated_at DESC, r.id DESC"
+	)
+	lim := fmt.Sprintf(" LIMIT %d", limit)
 	// The hits are ranked on the searched table alone; the subtitle's joins
 	// (a contact's company, a deal's stage) are made for the hits only, not
 	// for every match of a common name.
-	q.add(fmt.Sprintf(`WITH term AS (SELECT t, %[1]s AS pat, %[2]s AS re, (%[11]s) AS tri FROM (SELECT %[3]s AS t) x),
-		words AS (
-			SELECT r.id, CASE WHEN r.search ~ (%[4]s || '\M')
-					THEN CASE WHEN search_norm(%[5]s) = %[6]s THEN 4 ELSE 3 END
-					ELSE 1 + word_similarity(%[6]s, r.search) END AS score, r.updated_at
-			%[7]s AND r.search LIKE %[8]s AND r.search ~ %[4]s
-			ORDER BY score DESC, r.updated_at DESC, r.id LIMIT %[9]d),
+	q.add(`WITH term AS MATERIALIZED (
+			SELECT t, search_query(t, false) AS whole, search_query(t, true) AS prefix,
+				'%' || ` + likeEscape("t") + ` || '%' AS pat, coalesce((` + trigramPrefilter + `), '') AS tri
+			FROM (SELECT ` + termSQL + ` AS t) x),
+		exact AS MATERIALIZED (
+			SELECT r.id, r.updated_at` + base + ` AND r.search_title = ` + t + newest + lim + `),
+		recent AS MATERIALIZED (
+			SELECT n.id, n.updated_at FROM (
+				SELECT r.id, r.updated_at, r.search_words` + base + newest + fmt.Sprintf(" LIMIT %d", limit*recentPerHit) + `) n
+			WHERE n.search_words @@ ` + whole + ` ORDER BY n.updated_at DESC, n.id DESC` + lim + `),
+		whole AS MATERIALIZED (
+			SELECT * FROM recent WHERE (SELECT count(*) FROM recent) = ` + fmt.Sprint(limit) + `
+			UNION ALL
+			SELECT * FROM (
+				SELECT r.id, r.updated_at` + base + ` AND (SELECT count(*) FROM recent) < ` + fmt.Sprint(limit) + `
+				AND r.search_words @@ ` + whole + ` OFFSET 0) m
+			ORDER BY updated_at DESC, id DESC` + lim + `),
+		words AS MATERIALIZED (
+			SELECT id, 4 AS score, updated_at FROM exact
+			UNION ALL
+			SELECT id, 3, updated_at FROM whole WHERE id NOT IN (SELECT id FROM exact)),
+		starts AS MATERIALIZED (
+			SELECT c.id, 1 + word_similarity(` + t + `, c.search) AS score, c.updated_at FROM (
+				SELECT * FROM (
+					SELECT r.id, r.search, r.updated_at` + base + `
+					AND (SELECT count(*) FROM words) < ` + fmt.Sprint(limit) + `
+					AND r.search_words @@ ` + prefix + ` AND NOT r.search_words @@ ` + whole + ` OFFSET 0) m
+				ORDER BY updated_at DESC, id DESC` + fmt.Sprintf(" LIMIT %d", candidateCap) + `) c
+			ORDER BY score DESC, c.updated_at DESC, c.id DESC` + lim + `),
 		hits AS (
 			SELECT * FROM words
 			UNION ALL
-			SELECT r.id, word_similarity(%[6]s, r.search), r.updated_at
-			%[7]s AND (SELECT count(*) FROM words) < %[9]d
-			AND (r.search LIKE %[8]s%[10]s) AND NOT r.search ~ %[4]s
-			ORDER BY score DESC, updated_at DESC, id LIMIT %[9]d)
-		SELECT r.id, %[5]s, %[12]s, round(h.score::numeric, 4)::float8
-		FROM hits h JOIN %[13]s ON r.tenant_id = %[14]s AND r.id = h.id%[15]s
-		ORDER BY h.score DESC, h.updated_at DESC, h.id`,
-		likeEscape("t"), regexpEscape("t"), termSQL, word, f.title, t, base, pat, limit, fuzzy, trigramPrefilter,
-		f.subtitle, f.table, tenant, f.joins))
+			SELECT * FROM starts
+			UNION ALL
+			SELECT r.id, word_similarity(` + t + `, r.search), r.updated_at` + base + `
+			AND (SELECT count(*) FROM words) + (SELECT count(*) FROM starts) < ` + fmt.Sprint(limit) + `
+			AND (r.search LIKE ` + pat + fuzzy + `) AND NOT r.search_words @@ ` + prefix + `
+			ORDER BY score DESC, updated_at DESC, id DESC` + lim + `)
+		SELECT r.id, ` + f.title + `, ` + f.subtitle + `, round(h.score::numeric, 4)::float8
+		FROM hits h JOIN ` + f.table + ` ON r.tenant_id = ` + tenant + ` AND r.id = h.id` + f.joins + `
+		ORDER BY h.score DESC, h.updated_at DESC, h.id DESC` + lim)
 }
 
 // trigramPrefilter is the SQL of a regular expression that every text
@@ -187,12 +239,6 @@ const trigramPrefilter = `SELECT CASE WHEN count(*) FILTER (WHERE g LIKE '% %') 
 		AND bool_and(g ~ '^[a-z0-9 ]{3}$')
 	THEN string_agg(g, '|') FILTER (WHERE g NOT LIKE '% %') END
 	FROM unnest(show_trgm(t)) AS g`
-
-// regexpEscape quotes every character of the text of the SQL expression
-// expr that could mean something in a regular expression.
-func regexpEscape(expr string) string {
-	return `regexp_replace(` + expr + `, '([^[:alnum:] ])', '\\\1', 'g')`
-}
 
 func companySearch(*query, *auth.Principal) searchFrom {
 	return searchFrom{table: "companies r", title: "r.name", subtitle: "r.city"}

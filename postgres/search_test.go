@@ -472,9 +472,9 @@ func TestSearch(t *testing.T) {
 	})
 
 	t.Run("the costly step only when needed", func(t *testing.T) {
-		// Row-level security keeps PostgreSQL from using the trigram index
-		// (LIKE and <% are not leakproof), so <% would run for every row of
-		// the tenant. It runs only when the word matches do not fill the page.
+		// The substring and typo step scores every trigram candidate with
+		// <%. It runs only when the exact names, whole words and word
+		// starts do not fill the page.
 		gamma := tid(t, e, "gamma")
 		seedSearchContacts(t, e, gamma, 2000)
 		p := searchPrincipal(t, e, "gamma", uuid.Nil, "contacts:read")
