@@ -23,7 +23,11 @@ var errTagNotFound = &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: "Schlagwort ni
 
 // tagSelect reads tags with their usage: the live records of every tagged
 // table carrying the tag's name (the GIN indexes on tags answer @>).
-const tagSelect = `SELECT t.id, t.name, t.color, t.created_at, t.updated_at, t.version,
+// tagSelect reads tags without their usage; Tags adds it in one pass.
+const tagSelect = `SELECT t.id, t.name, t.color, t.created_at, t.updated_at, t.version, 0::bigint FROM tags t`
+
+// oneTagSelect reads one tag with its usage (three counts for its name).
+const oneTagSelect = `SELECT t.id, t.name, t.color, t.created_at, t.updated_at, t.version,
 	(SELECT count(*) FROM companies r WHERE r.tenant_id = t.tenant_id AND r.tags @> ARRAY[t.name] AND r.deleted_at IS NULL)
 	+ (SELECT count(*) FROM contacts r WHERE r.tenant_id = t.tenant_id AND r.tags @> ARRAY[t.name] AND r.deleted_at IS NULL)
 	+ (SELECT count(*) FROM deals r WHERE r.tenant_id = t.tenant_id AND r.tags @> ARRAY[t.name] AND r.deleted_at IS NULL)
@@ -35,16 +39,48 @@ func scanTag(r pgx.Row) (*crm.Tag, error) {
 	return t, err
 }
 
-// Tags lists the tenant's tags by name.
+// tagUsage counts the live records per tag name: one scan of each record
+// table, whatever the number of tags.
+const tagUsage = `SELECT tag, count(*) FROM (
+	SELECT unnest(tags) AS tag FROM companies WHERE tenant_id = $1 AND deleted_at IS NULL AND tags <> '{}'
+	UNION ALL SELECT unnest(tags) FROM contacts WHERE tenant_id = $1 AND deleted_at IS NULL AND tags <> '{}'
+	UNION ALL SELECT unnest(tags) FROM deals WHERE tenant_id = $1 AND deleted_at IS NULL AND tags <> '{}'
+) u GROUP BY tag`
+
+// Tags lists the tenant's tags by name, with their usage.
 func (s *CRMService) Tags(ctx context.Context, p *auth.Principal) ([]*crm.Tag, error) {
+	return s.listTags(ctx, p, true)
+}
+
+// TagChoices lists the tenant's tags by name, without their usage.
+func (s *CRMService) TagChoices(ctx context.Context, p *auth.Principal) ([]*crm.Tag, error) {
+	return s.listTags(ctx, p, false)
+}
+
+func (s *CRMService) listTags(ctx context.Context, p *auth.Principal, usage bool) ([]*crm.Tag, error) {
 	var out []*crm.Tag
 	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, tagSelect+` WHERE t.tenant_id = $1 ORDER BY lower(t.name), t.id`, p.TenantID)
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*crm.Tag, error) { return scanTag(r) })
-		return err
+		if out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*crm.Tag, error) { return scanTag(r) }); err != nil || !usage || len(out) == 0 {
+			return err
+		}
+		counts := map[string]int64{}
+		var name string
+		var n int64
+		rows, err = tx.Query(ctx, tagUsage, p.TenantID)
+		if err != nil {
+			return err
+		}
+		if _, err := pgx.ForEachRow(rows, []any{&name, &n}, func() error { counts[name] = n; return nil }); err != nil {
+			return err
+		}
+		for _, t := range out {
+			t.Usage = int(counts[t.Name])
+		}
+		return nil
 	})
 	if out == nil {
 		out = []*crm.Tag{}
@@ -53,7 +89,7 @@ func (s *CRMService) Tags(ctx context.Context, p *auth.Principal) ([]*crm.Tag, e
 }
 
 func getTag(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID, forUpdate bool) (*crm.Tag, error) {
-	sql := tagSelect + ` WHERE t.tenant_id = $1 AND t.id = $2`
+	sql := oneTagSelect + ` WHERE t.tenant_id = $1 AND t.id = $2`
 	if forUpdate {
 		sql += ` FOR UPDATE OF t`
 	}

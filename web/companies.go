@@ -233,7 +233,7 @@ func (u *UI) formChoices(r *http.Request, p *auth.Principal) (owners, tags []opt
 			owners = append(owners, option{Value: us.ID.String(), Label: us.Name})
 		}
 	}
-	ts, err := u.CRM.Tags(r.Context(), p)
+	ts, err := u.CRM.TagChoices(r.Context(), p)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -185,7 +185,7 @@ func (u *UI) newListPage(r *http.Request, p *auth.Principal, v *view, lq listQue
 		lp.users[us.ID] = us.Name
 		lp.Owners = append(lp.Owners, option{Value: us.ID.String(), Label: us.Name})
 	}
-	tags, err := u.CRM.Tags(r.Context(), p)
+	tags, err := u.CRM.TagChoices(r.Context(), p)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# setup-server.sh — first-time setup of the RP CRM server (Ubuntu 22.04/24.04
-# or Debian 12), safe to run again: every step checks before it changes.
+# setup-server.sh — first-time setup of the RP CRM server (Ubuntu 24.04,
+# Debian 12, or Ubuntu 22.04 with nginx.org's nginx), safe to run again: every
+# step checks before it changes.
 #
 #   sudo deploy/scripts/setup-server.sh --domain meinecrm.ch --email ops@meinecrm.ch
 #   sudo deploy/scripts/setup-server.sh --dry-run ...   # print what would change
@@ -101,6 +102,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 	do_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
 	echo "all installed"
+fi
+# The nginx configuration needs ssl_reject_handshake (nginx 1.19.4 or newer):
+# Ubuntu 22.04's nginx 1.18 is too old — use nginx.org's stable packages there
+# (docs/nginx.md).
+if have nginx; then
+	nginx_version=$(nginx -v 2>&1 | sed -n 's|.*nginx/\([0-9.]*\).*|\1|p')
+	if [ -n "$nginx_version" ] && [ "$(printf '%s\n' 1.19.4 "$nginx_version" | sort -V | head -n 1)" != 1.19.4 ]; then
+		echo "setup-server: nginx $nginx_version is too old (1.19.4 or newer needed); install nginx.org's stable package, see docs/nginx.md" >&2
+		exit 1
+	fi
 fi
 
 # --- 2. firewall: only SSH, HTTP, HTTPS from outside
