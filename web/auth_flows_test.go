@@ -25,7 +25,7 @@ import (
 
 // loggedIn creates a user with the given roles in the tenant of host and
 // returns a browser logged in as them.
-func (s *site) loggedIn(t *testing.T, host, email string, roles ...string) *browser {
+func (s *site) loggedIn(t testing.TB, host, email string, roles ...string) *browser {
 	t.Helper()
 	slug := strings.TrimSuffix(host, ".test")
 	s.CreateUser(t, slug, email, roles...)

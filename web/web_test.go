@@ -31,7 +31,7 @@ type site struct {
 	srv *httptest.Server
 }
 
-func newSite(t *testing.T, secure bool) *site {
+func newSite(t testing.TB, secure bool) *site {
 	t.Helper()
 	e := testfix.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -49,13 +49,13 @@ func newSite(t *testing.T, secure bool) *site {
 // browser is an HTTP client with a cookie jar that sends every request to
 // the test server with the given Host and does not follow redirects.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	site *site
 	jar  *cookiejar.Jar
 	host string
 }
 
-func (s *site) browser(t *testing.T, host string) *browser {
+func (s *site) browser(t testing.TB, host string) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, site: s, jar: jar, host: host}
 }
@@ -89,7 +89,7 @@ func (b *browser) do(method, path string, form url.Values) (*http.Response, stri
 
 var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, page string) string {
+func csrfOf(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfRe.FindStringSubmatch(page)
 	if m == nil {
@@ -110,7 +110,7 @@ var (
 	inlineCode = regexp.MustCompile(`<style|\sstyle=|\son[a-z]+=|javascript:`)
 )
 
-func assertNoInlineCode(t *testing.T, page string) {
+func assertNoInlineCode(t testing.TB, page string) {
 	t.Helper()
 	for _, tag := range scriptTag.FindAllString(page, -1) {
 		if !strings.Contains(tag, " src=") {
