@@ -32,6 +32,9 @@ func (u *UI) dealRoutes() []route {
 		page("GET /deals/{id}/lost", auth.PermDealsWrite, u.dealLostPage),
 		page("POST /deals/{id}/delete", auth.PermDealsDelete, u.dealDelete),
 		page("POST /deals/{id}/restore", auth.PermDealsDelete, u.dealRestore),
+		page("POST /deals/{id}/purge", auth.PermDealsDelete, u.purgeRecord(func() trashOps {
+			return trashOps{base: "/deals", purge: u.CRM.PurgeDeal}
+		})),
 	}
 }
 
@@ -601,6 +604,7 @@ type dealForm struct {
 	Owners     []option
 	Currencies []option
 	CanOwner   bool // the user may give the deal to someone else
+	Custom     []customInput
 }
 
 var currencies = []string{"CHF", "EUR", "USD", "GBP"}
@@ -626,6 +630,18 @@ func (u *UI) renderDealForm(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		u.fail(w, r, p, err)
 		return
 	}
+	// The tenant's custom fields of deals: the stored values, or after a
+	// refused post what was typed.
+	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityDeal)
+	if err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	var current crm.Custom
+	if d != nil {
+		current = d.Custom
+	}
+	data.Custom = customInputs(v, defs, current, v.Form, r.Method == http.MethodPost)
 	v.Nav = "deals"
 	v.Data = data
 	u.render(w, r, status, "deal_form", v)
@@ -736,6 +752,12 @@ func (u *UI) dealInput(r *http.Request, p *auth.Principal, v *view) crm.DealInpu
 	in.Tags = &tags
 	in.CompanyID = u.resolveName(r, p, v, crm.EntityCompany, "company")
 	in.ContactID = u.resolveName(r, p, v, crm.EntityContact, "contact")
+	if defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityDeal); err == nil {
+		in.Custom = customPatch(defs, f, v.Fields, v)
+	} else {
+		v.Error = v.T("error.internal")
+		v.Fields["custom_fields"] = v.T("error.internal")
+	}
 	in.Version, _ = strconv.Atoi(f.Get("version"))
 	return in
 }

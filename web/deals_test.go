@@ -530,3 +530,62 @@ func TestDealListTrashAndUndo(t *testing.T) {
 		t.Errorf("read-only delete: %d", resp.StatusCode)
 	}
 }
+
+// TestDealFormCustomFields checks that the deal form offers the tenant's
+// custom fields of deals, shows a bad value next to its field and saves a
+// good one.
+func TestDealFormCustomFields(t *testing.T) {
+	f, b := newDealFixture(t)
+	ctx := context.Background()
+	var in crm.CustomFieldInput
+	if err := json.Unmarshal([]byte(`{"entity":"deal","key":"laufzeit","label":"Laufzeit (Monate)","type":"number"}`), &in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateCustomField(ctx, f.anna, in, auth.LoginMeta{}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.get("/deals/new", 200)
+	wantContains(t, "new deal form", page, `name="custom_fields.laufzeit"`, "Laufzeit (Monate)")
+	form := url.Values{"title": {"Wartung 2027"}, "currency": {"CHF"}, "stage_id": {f.stages["Neu"].ID.String()},
+		"owner_id": {f.anna.UserID.String()}, "custom_fields.laufzeit": {"zwölf"}}
+	resp, page := b.post("/deals", form)
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad custom value: %d", resp.StatusCode)
+	}
+	wantContains(t, "refused form", page, `id="f-custom_fields.laufzeit-error"`, `value="zwölf"`)
+	form.Set("custom_fields.laufzeit", "12")
+	resp, _ = b.post("/deals", form)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("good custom value: %d", resp.StatusCode)
+	}
+	id, err := uuid.Parse(strings.TrimPrefix(resp.Header.Get("Location"), "/deals/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := f.svc.Deal(ctx, f.anna, id)
+	if err != nil || d.Custom["laufzeit"] != float64(12) {
+		t.Fatalf("stored custom fields %v (%v)", d.Custom, err)
+	}
+	wantContains(t, "edit form", b.get("/deals/"+id.String()+"/edit", 200), `name="custom_fields.laufzeit"`, `value="12"`)
+}
+
+// TestDealPurge checks that a trashed deal can be deleted for good from the
+// trash view, and only from there.
+func TestDealPurge(t *testing.T) {
+	f, b := newDealFixture(t)
+	d := f.deal(t, f.anna, "Alte Offerte", "Neu", "100")
+	if resp, _ := b.post("/deals/"+d.ID.String()+"/purge", nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("purge of a live deal: %d, want 404", resp.StatusCode)
+	}
+	if resp, _ := b.post("/deals/"+d.ID.String()+"/delete", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	wantContains(t, "trash", b.get("/deals/trash", 200), `action="/deals/`+d.ID.String()+`/purge"`)
+	resp, _ := b.post("/deals/"+d.ID.String()+"/purge", nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/deals/trash" {
+		t.Fatalf("purge: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := b.post("/deals/"+d.ID.String()+"/restore", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("restore after purge: %d, want 404", resp.StatusCode)
+	}
+}
