@@ -271,3 +271,37 @@ func (s *CRMService) RecordNames(ctx context.Context, p *auth.Principal, entity 
 	})
 	return out, err
 }
+
+// NameChoices returns up to max records of entity by name (ID and name only,
+// max+1 read to tell whether there are more).
+func (s *CRMService) NameChoices(ctx context.Context, p *auth.Principal, entity string, max int) ([]crm.NamedRecord, bool, error) {
+	src, ok := nameSources[entity]
+	if !ok {
+		return nil, false, fmt.Errorf("name choices of unknown entity %q", entity)
+	}
+	if _, can := p.Grants.Allows(src.perm); !can || max <= 0 {
+		return nil, false, nil
+	}
+	q := &query{}
+	q.add("SELECT id, " + src.name + " FROM " + src.table + " WHERE tenant_id = " + q.arg(p.TenantID) + " AND deleted_at IS NULL")
+	if err := ownerFilter(q, p, src.perm, "owner_id"); err != nil {
+		return nil, false, err
+	}
+	q.add(" ORDER BY lower(" + src.name + "), id LIMIT " + q.arg(max+1))
+	var out []crm.NamedRecord
+	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q.String(), q.args...)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowToStructByPos[crm.NamedRecord])
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(out) > max {
+		return out[:max], true, nil
+	}
+	return out, false, nil
+}
