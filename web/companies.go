@@ -366,24 +366,9 @@ func (u *UI) companyExport(w http.ResponseWriter, r *http.Request, p *auth.Princ
 }
 
 func (u *UI) companyOps() trashOps {
-	return trashOps{base: "/companies",
-		name: func(ctx context.Context, p *auth.Principal, id uuid.UUID) (string, error) {
-			c, err := u.CRM.Company(ctx, p, id)
-			if err != nil {
-				return "", err
-			}
-			return c.Name, nil
-		},
-		del: u.CRM.DeleteCompany,
-		restore: func(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) (string, error) {
-			c, err := u.CRM.RestoreCompany(ctx, p, id, m)
-			if err != nil {
-				return "", err
-			}
-			return c.Name, nil
-		},
-		purge: u.CRM.PurgeCompany,
-	}
+	name := func(c *crm.Company) string { return c.Name }
+	return trashOps{base: "/companies", name: named(u.CRM.Company, name), del: u.CRM.DeleteCompany,
+		restore: namedRestore(u.CRM.RestoreCompany, name), purge: u.CRM.PurgeCompany}
 }
 
 func (u *UI) companyRoutes() []route {

@@ -512,24 +512,9 @@ func (u *UI) contactVCard(w http.ResponseWriter, r *http.Request, p *auth.Princi
 }
 
 func (u *UI) contactOps() trashOps {
-	return trashOps{base: "/contacts",
-		name: func(ctx context.Context, p *auth.Principal, id uuid.UUID) (string, error) {
-			c, err := u.CRM.Contact(ctx, p, id)
-			if err != nil {
-				return "", err
-			}
-			return c.Name, nil
-		},
-		del: u.CRM.DeleteContact,
-		restore: func(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) (string, error) {
-			c, err := u.CRM.RestoreContact(ctx, p, id, m)
-			if err != nil {
-				return "", err
-			}
-			return c.Name, nil
-		},
-		purge: u.CRM.PurgeContact,
-	}
+	name := func(c *crm.Contact) string { return c.Name }
+	return trashOps{base: "/contacts", name: named(u.CRM.Contact, name), del: u.CRM.DeleteContact,
+		restore: namedRestore(u.CRM.RestoreContact, name), purge: u.CRM.PurgeContact}
 }
 
 func (u *UI) contactRoutes() []route {

@@ -20,6 +20,29 @@ type trashOps struct {
 	purge   func(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error
 }
 
+// named turns a service call that returns a record into one that returns
+// the record's name, for trashOps.
+func named[T any](get func(context.Context, *auth.Principal, uuid.UUID) (T, error), name func(T) string) func(context.Context, *auth.Principal, uuid.UUID) (string, error) {
+	return func(ctx context.Context, p *auth.Principal, id uuid.UUID) (string, error) {
+		x, err := get(ctx, p, id)
+		if err != nil {
+			return "", err
+		}
+		return name(x), nil
+	}
+}
+
+// namedRestore is named for a restore call.
+func namedRestore[T any](restore func(context.Context, *auth.Principal, uuid.UUID, auth.LoginMeta) (T, error), name func(T) string) func(context.Context, *auth.Principal, uuid.UUID, auth.LoginMeta) (string, error) {
+	return func(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) (string, error) {
+		x, err := restore(ctx, p, id, m)
+		if err != nil {
+			return "", err
+		}
+		return name(x), nil
+	}
+}
+
 // deleteRecord moves a record to the trash and goes back to the list, with
 // a flash whose undo button posts to restore.
 func (u *UI) deleteRecord(opsOf func() trashOps) pageHandler {
