@@ -139,6 +139,27 @@ type NameService interface {
 	// NameChoices returns up to max live records of entity that p may
 	// read, by name, for a choice list; more reports that there are more.
 	NameChoices(ctx context.Context, p *auth.Principal, entity string, max int) (choices []NamedRecord, more bool, err error)
+	// ListChoices reads what a list's filters and a record's form offer,
+	// at once: the tenant's users (owners), its tags, and, when companies
+	// is above 0, up to that many companies p may read.
+	ListChoices(ctx context.Context, p *auth.Principal, companies int) (*ListChoices, error)
+}
+
+// ListChoices are the choices of a list's filters.
+type ListChoices struct {
+	Users []UserChoice // every user of the tenant by name, disabled ones too
+	Tags  []*Tag       // by name, without their usage
+	// Companies are the companies by name when asked for; CompaniesMore
+	// reports that there are more than were asked for.
+	Companies     []NamedRecord
+	CompaniesMore bool
+}
+
+// UserChoice is a user as an owner to filter by or to assign.
+type UserChoice struct {
+	ID       uuid.UUID
+	Name     string
+	Disabled bool
 }
 
 // NamedRecord is a record's ID and display name.

@@ -140,24 +140,7 @@ func (s *CRMService) ListActivities(ctx context.Context, p *auth.Principal, f cr
 
 // activityPage runs a list query whose last column is the sort key text.
 func (s *CRMService) activityPage(ctx context.Context, p *auth.Principal, q *query, lp crm.ListParams) (*crm.Page[*crm.Activity], error) {
-	var items []keyed[*crm.Activity]
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q.String(), q.args...)
-		if err != nil {
-			return err
-		}
-		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed[*crm.Activity], error) {
-			var k keyed[*crm.Activity]
-			var err error
-			k.item, err = scanActivity(r, &k.key)
-			return k, err
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return page(items, lp, func(a *crm.Activity) uuid.UUID { return a.ID }), nil
+	return readPage(ctx, s.DB, p.TenantID, q, lp, scanActivity, func(a *crm.Activity) uuid.UUID { return a.ID })
 }
 
 // myTasksQuery selects p's open tasks in the order of the partial index

@@ -73,24 +73,7 @@ func (s *CRMService) ListCompanies(ctx context.Context, p *auth.Principal, f crm
 		q.add(" AND lower(industry) = lower(" + q.arg(f.Industry) + ")")
 	}
 	keyset(q, f.ListParams, sort.expr, sort.cast)
-	var items []keyed[*crm.Company]
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q.String(), q.args...)
-		if err != nil {
-			return err
-		}
-		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed[*crm.Company], error) {
-			var k keyed[*crm.Company]
-			var err error
-			k.item, err = scanCompany(r, &k.key)
-			return k, err
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return page(items, f.ListParams, func(c *crm.Company) uuid.UUID { return c.ID }), nil
+	return readPage(ctx, s.DB, p.TenantID, q, f.ListParams, scanCompany, func(c *crm.Company) uuid.UUID { return c.ID })
 }
 
 // keyed is a listed record with the text of its sort key, as the database
@@ -98,6 +81,27 @@ func (s *CRMService) ListCompanies(ctx context.Context, p *auth.Principal, f crm
 type keyed[T any] struct {
 	item T
 	key  *string
+}
+
+// readPage reads one page of a keyset list query (its rows end with the
+// sort key) in one round trip.
+func readPage[T any](ctx context.Context, db *DB, tenantID uuid.UUID, q *query, lp crm.ListParams,
+	scan func(pgx.Row, ...any) (T, error), id func(T) uuid.UUID) (*crm.Page[T], error) {
+	var items []keyed[T]
+	err := db.QueryTenant(ctx, tenantID, q.String(), q.args, func(rows pgx.Rows) error {
+		var err error
+		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed[T], error) {
+			var k keyed[T]
+			var err error
+			k.item, err = scan(r, &k.key)
+			return k, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page(items, lp, id), nil
 }
 
 // page cuts the extra row that keyset fetched and makes the next cursor

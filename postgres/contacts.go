@@ -56,24 +56,7 @@ func (s *CRMService) ListContacts(ctx context.Context, p *auth.Principal, f crm.
 	if err != nil {
 		return nil, err
 	}
-	var items []keyed[*crm.Contact]
-	err = s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q.String(), q.args...)
-		if err != nil {
-			return err
-		}
-		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed[*crm.Contact], error) {
-			var k keyed[*crm.Contact]
-			var err error
-			k.item, err = scanContact(r, &k.key)
-			return k, err
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return page(items, f.ListParams, func(c *crm.Contact) uuid.UUID { return c.ID }), nil
+	return readPage(ctx, s.DB, p.TenantID, q, f.ListParams, scanContact, func(c *crm.Contact) uuid.UUID { return c.ID })
 }
 
 // contactListQuery is the query of one page of ListContacts; it

@@ -32,12 +32,9 @@ func (s *CRMService) CustomFields(ctx context.Context, p *auth.Principal, entity
 		return nil, rpcrm.FieldError("entity", "Erwartet company, contact oder deal.")
 	}
 	var out []*crm.CustomField
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+customFieldColumns+` FROM custom_fields
-			WHERE tenant_id = $1 AND ($2 = '' OR entity = $2) ORDER BY entity, position, key`, p.TenantID, entity)
-		if err != nil {
-			return err
-		}
+	err := s.DB.QueryTenant(ctx, p.TenantID, `SELECT `+customFieldColumns+` FROM custom_fields
+			WHERE tenant_id = $1 AND ($2 = '' OR entity = $2) ORDER BY entity, position, key`, []any{p.TenantID, entity}, func(rows pgx.Rows) error {
+		var err error
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*crm.CustomField, error) {
 			f, err := scanCustomField(r)
 			return &f, err

@@ -256,14 +256,10 @@ func (s *CRMService) RecordNames(ctx context.Context, p *auth.Principal, entity 
 	if err := ownerFilter(q, p, src.perm, "owner_id"); err != nil {
 		return nil, err
 	}
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q.String(), q.args...)
-		if err != nil {
-			return err
-		}
+	err := s.DB.QueryTenant(ctx, p.TenantID, q.String(), q.args, func(rows pgx.Rows) error {
 		var id uuid.UUID
 		var name string
-		_, err = pgx.ForEachRow(rows, []any{&id, &name}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error {
 			out[id] = name
 			return nil
 		})
@@ -282,26 +278,73 @@ func (s *CRMService) NameChoices(ctx context.Context, p *auth.Principal, entity 
 	if _, can := p.Grants.Allows(src.perm); !can || max <= 0 {
 		return nil, false, nil
 	}
-	q := &query{}
-	q.add("SELECT id, " + src.name + " FROM " + src.table + " WHERE tenant_id = " + q.arg(p.TenantID) + " AND deleted_at IS NULL")
-	if err := ownerFilter(q, p, src.perm, "owner_id"); err != nil {
+	q, err := nameChoicesQuery(p, src.table, src.name, src.perm, max)
+	if err != nil {
 		return nil, false, err
 	}
-	q.add(" ORDER BY lower(" + src.name + "), id LIMIT " + q.arg(max+1))
 	var out []crm.NamedRecord
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q.String(), q.args...)
-		if err != nil {
-			return err
-		}
+	err = s.DB.QueryTenant(ctx, p.TenantID, q.String(), q.args, func(rows pgx.Rows) error {
+		var err error
 		out, err = pgx.CollectRows(rows, pgx.RowToStructByPos[crm.NamedRecord])
 		return err
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	if len(out) > max {
-		return out[:max], true, nil
+	out, more := cutChoices(out, max)
+	return out, more, nil
+}
+
+// nameChoicesQuery reads max+1 records of a table by name.
+func nameChoicesQuery(p *auth.Principal, table, name string, perm auth.Permission, max int) (*query, error) {
+	q := &query{}
+	q.add("SELECT id, " + name + " FROM " + table + " WHERE tenant_id = " + q.arg(p.TenantID) + " AND deleted_at IS NULL")
+	if err := ownerFilter(q, p, perm, "owner_id"); err != nil {
+		return nil, err
 	}
-	return out, false, nil
+	q.add(" ORDER BY lower(" + name + "), id LIMIT " + q.arg(max+1))
+	return q, nil
+}
+
+// cutChoices cuts the extra record nameChoicesQuery read.
+func cutChoices(out []crm.NamedRecord, max int) ([]crm.NamedRecord, bool) {
+	if len(out) > max {
+		return out[:max], true
+	}
+	return out, false
+}
+
+// ListChoices reads the users, the tags and (when companies > 0 and p may
+// read companies) the first companies by name in one round trip.
+func (s *CRMService) ListChoices(ctx context.Context, p *auth.Principal, companies int) (*crm.ListChoices, error) {
+	out := &crm.ListChoices{}
+	var cq *query
+	if _, can := p.Grants.Allows(auth.PermCompaniesRead); can && companies > 0 {
+		src := nameSources[crm.EntityCompany]
+		var err error
+		if cq, err = nameChoicesQuery(p, src.table, src.name, src.perm, companies); err != nil {
+			return nil, err
+		}
+	}
+	err := s.DB.ReadTenant(ctx, p.TenantID, func(b *pgx.Batch) {
+		b.Queue(`SELECT id, name, disabled_at IS NOT NULL FROM users WHERE tenant_id = $1 ORDER BY lower(name), email`, p.TenantID).
+			Query(func(rows pgx.Rows) error {
+				var err error
+				out.Users, err = pgx.CollectRows(rows, pgx.RowToStructByPos[crm.UserChoice])
+				return err
+			})
+		queueTags(b, p.TenantID, &out.Tags)
+		if cq != nil {
+			b.Queue(cq.String(), cq.args...).Query(func(rows pgx.Rows) error {
+				var err error
+				out.Companies, err = pgx.CollectRows(rows, pgx.RowToStructByPos[crm.NamedRecord])
+				return err
+			})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Companies, out.CompaniesMore = cutChoices(out.Companies, companies)
+	return out, nil
 }

@@ -70,24 +70,7 @@ func (s *CRMService) ListDeals(ctx context.Context, p *auth.Principal, f crm.Dea
 		q.add(" AND expected_close <= " + q.arg(f.ExpectedCloseTo.Format(time.DateOnly)) + "::date")
 	}
 	keyset(q, f.ListParams, sort.expr, sort.cast)
-	var items []keyed[*crm.Deal]
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q.String(), q.args...)
-		if err != nil {
-			return err
-		}
-		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed[*crm.Deal], error) {
-			var k keyed[*crm.Deal]
-			var err error
-			k.item, err = scanDeal(r, &k.key)
-			return k, err
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return page(items, f.ListParams, func(d *crm.Deal) uuid.UUID { return d.ID }), nil
+	return readPage(ctx, s.DB, p.TenantID, q, f.ListParams, scanDeal, func(d *crm.Deal) uuid.UUID { return d.ID })
 }
 
 // Deal returns one live deal.

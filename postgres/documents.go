@@ -81,24 +81,7 @@ func (s *CRMService) ListDocuments(ctx context.Context, p *auth.Principal, f crm
 		}
 	}
 	keyset(q, f.ListParams, sort.expr, sort.cast)
-	var items []keyed[*crm.Document]
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q.String(), q.args...)
-		if err != nil {
-			return err
-		}
-		items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyed[*crm.Document], error) {
-			var k keyed[*crm.Document]
-			var err error
-			k.item, err = scanDocument(r, &k.key)
-			return k, err
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return page(items, f.ListParams, func(d *crm.Document) uuid.UUID { return d.ID }), nil
+	return readPage(ctx, s.DB, p.TenantID, q, f.ListParams, scanDocument, func(d *crm.Document) uuid.UUID { return d.ID })
 }
 
 // Document returns one live document.

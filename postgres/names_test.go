@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
@@ -78,5 +79,64 @@ func TestNameChoices(t *testing.T) {
 	none := searchPrincipal(t, e, "alpha", admin.UserID, "contacts:read")
 	if got, _, err := s.NameChoices(ctx, none, crm.EntityCompany, 10); err != nil || len(got) != 0 {
 		t.Fatalf("without companies:read: %+v %v", got, err)
+	}
+}
+
+func TestListChoices(t *testing.T) {
+	t.Parallel()
+	e := testfix.New(t)
+	s := &postgres.CRMService{DB: e.DB}
+	as := &postgres.AuthService{DB: e.DB}
+	ctx := context.Background()
+	admin := builtinPrincipal(t, e, "alpha", "admin@alpha.test", auth.RoleKeyAdmin)
+	beta := builtinPrincipal(t, e, "beta", "admin@beta.test", auth.RoleKeyAdmin)
+	gone := e.CreateUser(t, "alpha", "gone@alpha.test", auth.RoleKeySales)
+	yes := true
+	if _, err := as.UpdateUser(ctx, admin, gone.ID, auth.UserPatch{Disabled: &yes}, auth.LoginMeta{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Zeta AG", "alpha GmbH", "Beta Holz AG"} {
+		if _, err := s.CreateCompany(ctx, admin, crm.CompanyInput{Name: &name}, auth.LoginMeta{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tag := range []string{"VIP", "Kunde"} {
+		if _, err := s.CreateTag(ctx, admin, crm.TagInput{Name: &tag}, auth.LoginMeta{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := "Andere Firma"
+	if _, err := s.CreateCompany(ctx, beta, crm.CompanyInput{Name: &other}, auth.LoginMeta{}); err != nil {
+		t.Fatal(err)
+	}
+
+	ch, err := s.ListChoices(ctx, admin, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []string
+	for _, u := range ch.Users {
+		users = append(users, fmt.Sprintf("%s disabled=%v", u.Name, u.Disabled))
+	}
+	wantUsers := []string{admin.Email, "gone@alpha.test"}
+	if len(ch.Users) != 2 || ch.Users[0].ID != admin.UserID || ch.Users[1].ID != gone.ID || ch.Users[0].Disabled || !ch.Users[1].Disabled {
+		t.Errorf("users = %v; want %v (the second disabled), alpha's only", users, wantUsers)
+	}
+	if len(ch.Tags) != 2 || ch.Tags[0].Name != "Kunde" || ch.Tags[1].Name != "VIP" {
+		t.Errorf("tags = %+v; want Kunde, VIP", ch.Tags)
+	}
+	if len(ch.Companies) != 2 || !ch.CompaniesMore || ch.Companies[0].Name != "alpha GmbH" || ch.Companies[1].Name != "Beta Holz AG" {
+		t.Errorf("companies = %+v more %v; want the first two of alpha's three by name, and more", ch.Companies, ch.CompaniesMore)
+	}
+	if ch, err := s.ListChoices(ctx, admin, 0); err != nil || len(ch.Companies) != 0 || ch.CompaniesMore || len(ch.Users) != 2 {
+		t.Errorf("without companies: %+v, %v", ch, err)
+	}
+	own := searchPrincipal(t, e, "alpha", uuid.New(), "companies:read:own")
+	if ch, err := s.ListChoices(ctx, own, 10); err != nil || len(ch.Companies) != 0 || ch.CompaniesMore {
+		t.Errorf("own scope: %+v, %v; want no companies", ch, err)
+	}
+	none := searchPrincipal(t, e, "alpha", admin.UserID, "contacts:read")
+	if ch, err := s.ListChoices(ctx, none, 10); err != nil || len(ch.Companies) != 0 || len(ch.Users) != 2 {
+		t.Errorf("without companies:read: %+v, %v; want users but no companies", ch, err)
 	}
 }

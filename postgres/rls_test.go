@@ -149,6 +149,25 @@ func TestRLS(t *testing.T) {
 		if n != 0 {
 			t.Errorf("after QueryTenantRow the connection still sees %d users", n)
 		}
+
+		// Nor QueryTenant's, which reads rows; its query sees only beta's.
+		var emails []string
+		if err := db.QueryTenant(ctx, f.beta, "SELECT email FROM users ORDER BY email", nil, func(rows pgx.Rows) error {
+			var err error
+			emails, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(emails, f.betaEmails) {
+			t.Errorf("QueryTenant(beta) reads %v, want %v", emails, f.betaEmails)
+		}
+		if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("after QueryTenant the connection still sees %d users", n)
+		}
 	})
 
 	t.Run("same on an acquired connection", func(t *testing.T) {

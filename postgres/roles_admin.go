@@ -30,14 +30,12 @@ var errRoleNotFound = &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: "Rolle nicht 
 // ListRoles returns the tenant's roles, built-in ones first.
 func (s *AuthService) ListRoles(ctx context.Context, p *auth.Principal) ([]*auth.Role, error) {
 	var out []*auth.Role
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.tenant_id = $1 ORDER BY r.key IS NULL, lower(r.name)`, p.TenantID)
-		if err != nil {
+	err := s.DB.QueryTenant(ctx, p.TenantID, `SELECT `+roleColumns+` FROM roles r WHERE r.tenant_id = $1 ORDER BY r.key IS NULL, lower(r.name)`,
+		[]any{p.TenantID}, func(rows pgx.Rows) error {
+			var err error
+			out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*auth.Role, error) { return scanRole(r) })
 			return err
-		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*auth.Role, error) { return scanRole(r) })
-		return err
-	})
+		})
 	return out, err
 }
 

@@ -57,31 +57,33 @@ func (s *CRMService) TagChoices(ctx context.Context, p *auth.Principal) ([]*crm.
 	return s.listTags(ctx, p, false)
 }
 
+// queueTags adds the query of the tenant's tags by name to b; out receives
+// them.
+func queueTags(b *pgx.Batch, tenantID uuid.UUID, out *[]*crm.Tag) {
+	b.Queue(tagSelect+` WHERE t.tenant_id = $1 ORDER BY lower(t.name), t.id`, tenantID).Query(func(rows pgx.Rows) error {
+		var err error
+		*out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*crm.Tag, error) { return scanTag(r) })
+		return err
+	})
+}
+
 func (s *CRMService) listTags(ctx context.Context, p *auth.Principal, usage bool) ([]*crm.Tag, error) {
 	var out []*crm.Tag
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, tagSelect+` WHERE t.tenant_id = $1 ORDER BY lower(t.name), t.id`, p.TenantID)
-		if err != nil {
-			return err
+	counts := map[string]int64{}
+	err := s.DB.ReadTenant(ctx, p.TenantID, func(b *pgx.Batch) {
+		queueTags(b, p.TenantID, &out)
+		if usage {
+			b.Queue(tagUsage, p.TenantID).Query(func(rows pgx.Rows) error {
+				var name string
+				var n int64
+				_, err := pgx.ForEachRow(rows, []any{&name, &n}, func() error { counts[name] = n; return nil })
+				return err
+			})
 		}
-		if out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*crm.Tag, error) { return scanTag(r) }); err != nil || !usage || len(out) == 0 {
-			return err
-		}
-		counts := map[string]int64{}
-		var name string
-		var n int64
-		rows, err = tx.Query(ctx, tagUsage, p.TenantID)
-		if err != nil {
-			return err
-		}
-		if _, err := pgx.ForEachRow(rows, []any{&name, &n}, func() error { counts[name] = n; return nil }); err != nil {
-			return err
-		}
-		for _, t := range out {
-			t.Usage = int(counts[t.Name])
-		}
-		return nil
 	})
+	for _, t := range out {
+		t.Usage = int(counts[t.Name])
+	}
 	if out == nil {
 		out = []*crm.Tag{}
 	}

@@ -30,14 +30,12 @@ var errUserNotFound = &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: "Benutzer nic
 // ListUsers returns the tenant's users ordered by name.
 func (s *AuthService) ListUsers(ctx context.Context, p *auth.Principal) ([]*auth.User, error) {
 	var out []*auth.User
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.tenant_id = $1 ORDER BY lower(u.name), u.email`, p.TenantID)
-		if err != nil {
+	err := s.DB.QueryTenant(ctx, p.TenantID, `SELECT `+userColumns+` FROM users u WHERE u.tenant_id = $1 ORDER BY lower(u.name), u.email`,
+		[]any{p.TenantID}, func(rows pgx.Rows) error {
+			var err error
+			out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*auth.User, error) { return scanUser(r) })
 			return err
-		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*auth.User, error) { return scanUser(r) })
-		return err
-	})
+		})
 	for _, u := range out {
 		u.TenantID = p.TenantID
 	}

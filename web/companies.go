@@ -40,7 +40,7 @@ func (u *UI) showCompanies(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	v.Nav = "companies"
 	lq := readListQuery(r, "/companies", crm.CompanySortable, "name")
 	lq.Trash = trash
-	lp, err := u.newListPage(r, p, v, lq, "company")
+	lp, err := u.newListPage(r, p, v, lq, "company", 0)
 	if err != nil {
 		u.fail(w, r, p, err)
 		return
@@ -224,20 +224,16 @@ func (u *UI) companyForm(w http.ResponseWriter, r *http.Request, p *auth.Princip
 
 // formChoices are the users (owner) and tags a record form offers.
 func (u *UI) formChoices(r *http.Request, p *auth.Principal) (owners, tags []option, err error) {
-	users, err := u.Auth.ListUsers(r.Context(), p)
+	ch, err := u.CRM.ListChoices(r.Context(), p, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, us := range users {
+	for _, us := range ch.Users {
 		if !us.Disabled {
 			owners = append(owners, option{Value: us.ID.String(), Label: us.Name})
 		}
 	}
-	ts, err := u.CRM.TagChoices(r.Context(), p)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, t := range ts {
+	for _, t := range ch.Tags {
 		tags = append(tags, option{Value: t.Name, Label: t.Name})
 	}
 	return owners, tags, nil

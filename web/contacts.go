@@ -88,13 +88,17 @@ func (u *UI) showContacts(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	v.Nav = "contacts"
 	lq := readListQuery(r, "/contacts", crm.ContactSortable, "last_name")
 	lq.Trash = trash
-	lp, err := u.newListPage(r, p, v, lq, "contact")
+	target := hxTarget(r)
+	companies := 0
+	if target == "" {
+		companies = companyChoicesMax // the filter is on whole pages only
+	}
+	lp, err := u.newListPage(r, p, v, lq, "contact", companies)
 	if err != nil {
 		u.fail(w, r, p, err)
 		return
 	}
 	data := &contactListData{listPage: lp}
-	target := hxTarget(r)
 	if target == "" {
 		if err := u.companyChoices(r.Context(), p, data); err != nil {
 			u.fail(w, r, p, err)
@@ -141,11 +145,10 @@ func (u *UI) companyChoices(ctx context.Context, p *auth.Principal, d *contactLi
 		}
 		d.CompanyName = names[*id]
 	}
-	choices, more, err := u.CRM.NameChoices(ctx, p, crm.EntityCompany, companyChoicesMax)
-	if err != nil || more {
-		return err
+	if d.choices.CompaniesMore {
+		return nil
 	}
-	for _, c := range choices {
+	for _, c := range d.choices.Companies {
 		d.Companies = append(d.Companies, option{Value: c.ID.String(), Label: c.Name})
 	}
 	return nil

@@ -164,6 +164,7 @@ type listPage struct {
 	// page for browsers without JavaScript. Both empty on the last page.
 	More, Next string
 	users      map[uuid.UUID]string
+	choices    *crm.ListChoices
 }
 
 // OwnerName is a user's name.
@@ -174,22 +175,19 @@ func (lp *listPage) OwnerName(id *uuid.UUID) string {
 	return lp.users[*id]
 }
 
-// newListPage loads the filter choices (users, tags) and the sort options.
-func (u *UI) newListPage(r *http.Request, p *auth.Principal, v *view, lq listQuery, entity string) (*listPage, error) {
-	lp := &listPage{Query: lq, users: map[uuid.UUID]string{}}
-	users, err := u.Auth.ListUsers(r.Context(), p)
+// newListPage loads the filter choices (users, tags, and up to companies
+// companies) in one go and makes the sort options.
+func (u *UI) newListPage(r *http.Request, p *auth.Principal, v *view, lq listQuery, entity string, companies int) (*listPage, error) {
+	ch, err := u.CRM.ListChoices(r.Context(), p, companies)
 	if err != nil {
 		return nil, err
 	}
-	for _, us := range users {
+	lp := &listPage{Query: lq, users: make(map[uuid.UUID]string, len(ch.Users)), choices: ch}
+	for _, us := range ch.Users {
 		lp.users[us.ID] = us.Name
 		lp.Owners = append(lp.Owners, option{Value: us.ID.String(), Label: us.Name})
 	}
-	tags, err := u.CRM.TagChoices(r.Context(), p)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range tags {
+	for _, t := range ch.Tags {
 		lp.Tags = append(lp.Tags, option{Value: t.Name, Label: t.Name})
 	}
 	for _, s := range lq.sorts {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rpcrm/rpcrm"
@@ -250,6 +251,20 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page str
 	u.renderBlock(w, r, status, page, block, v)
 }
 
+// renderBuffers hold pages while they are rendered (a page is written only
+// when its template succeeded); reusing them saves growing a new buffer to
+// the size of a page for every request.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putRenderBuffer returns buf to the pool unless it grew unusually large.
+func putRenderBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 1<<20 {
+		return
+	}
+	buf.Reset()
+	renderBuffers.Put(buf)
+}
+
 // renderBlock writes one named template of a page (for htmx fragments).
 func (u *UI) renderBlock(w http.ResponseWriter, r *http.Request, status int, page, block string, v any) {
 	t, ok := u.pages[page]
@@ -258,8 +273,9 @@ func (u *UI) renderBlock(w http.ResponseWriter, r *http.Request, status int, pag
 		http.Error(w, "Interner Fehler", http.StatusInternalServerError)
 		return
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, block, v); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := t.ExecuteTemplate(buf, block, v); err != nil {
 		u.Log.ErrorContext(r.Context(), "render page", "page", page, "block", block, "err", err)
 		http.Error(w, "Interner Fehler", http.StatusInternalServerError)
 		return

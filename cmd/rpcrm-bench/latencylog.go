@@ -27,14 +27,16 @@ func createLatencyLog(path string) (*latencyLog, error) {
 	return l, nil
 }
 
-func (l *latencyLog) write(round int, phase rune, entries []traceEntry) error {
+// write logs a phase's requests: the phase is A or B, or in the CRM
+// scenario the operation (and the round the measured size, 1 or 2).
+func (l *latencyLog) write(round int, phase string, entries []traceEntry) error {
 	for _, e := range entries {
 		msg := ""
 		if e.err != nil {
 			msg = strings.ReplaceAll(strings.ReplaceAll(oneLine(e.err), `"`, `""`), "\n", " ")
 			msg = `"` + msg + `"`
 		}
-		fmt.Fprintf(l.w, "%d,%c,%d,%d,%d,%s\n", round, phase, e.worker, e.start.Microseconds(), e.latency.Microseconds(), msg)
+		fmt.Fprintf(l.w, "%d,%s,%d,%d,%d,%s\n", round, phase, e.worker, e.start.Microseconds(), e.latency.Microseconds(), msg)
 	}
 	return l.w.Flush()
 }

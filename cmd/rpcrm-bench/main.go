@@ -29,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -75,11 +76,18 @@ type options struct {
 	crmClients int
 	cursorPage int
 	seed       uint64
+	ops        []crmOp // the CRM scenario's operations to run (-ops)
 }
 
 func (o *options) runs(scenario string) bool { return o.scenario == "all" || o.scenario == scenario }
 
 func main() {
+	// The load generator shares the machine with the server and
+	// PostgreSQL; collecting its garbage less often takes less CPU from
+	// them (the server does the same, see cmd/rpcrm's serverGCPercent).
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(400)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -146,7 +154,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the load generator and (B)) to this file")
 	fs.DurationVar(&o.waitQuiet, "wait-quiet", 30*time.Second, "wait up to this long for other work on the machine to end before measuring")
 	fs.BoolVar(&o.privatePG, "private-pg", false, "start a private PostgreSQL even if one answers on 127.0.0.1:5432 (ignored when DATABASE_URL is set)")
-	fs.StringVar(&o.latencyLog, "latency-log", "", "write every measured request (round, phase, client, start, latency, error) to this CSV file")
+	fs.StringVar(&o.latencyLog, "latency-log", "", "write every measured request (round, phase, client, start, latency, error) to this CSV file; with -scenario crm the phase is the operation and the round the size")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (server log, tenants.json) for inspection")
 	fs.StringVar(&o.scenario, "scenario", "all", "what to run: me (GET /api/v1/me vs. pgx), crm (the CRM scenario) or all")
 	fs.IntVar(&o.contacts, "contacts", 100000, "CRM scenario: contacts per tenant (and a company per 5, a deal per 2, 3 activities per contact)")
@@ -154,6 +162,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.crmClients, "crm-c", 16, "CRM scenario: concurrent clients")
 	fs.IntVar(&o.cursorPage, "cursor-page", 500, "CRM scenario: the page of the contact list the cursor operation reads")
 	fs.Uint64Var(&o.seed, "seed", 1, "CRM scenario: seed of the generated data")
+	opsFlag := fs.String("ops", "", "CRM scenario: comma-separated operations to run (default all: "+opKeys()+")")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: rpcrm-bench [flags]
 
@@ -200,6 +209,10 @@ Flags:
 		return nil, fmt.Errorf("-crm-c %d: want 1 to 10000", o.crmClients)
 	case o.cursorPage < 2 || o.cursorPage > 100000:
 		return nil, fmt.Errorf("-cursor-page %d: want 2 to 100000", o.cursorPage)
+	}
+	var err error
+	if o.ops, err = selectOps(*opsFlag); err != nil {
+		return nil, err
 	}
 	bin, err := filepath.Abs(o.bin)
 	if err != nil {
@@ -403,7 +416,7 @@ func (b *bench) runMe(ctx context.Context, rep *report) error {
 				return err
 			}
 			if latLog != nil {
-				if err := latLog.write(round, ph, res.trace); err != nil {
+				if err := latLog.write(round, string(ph), res.trace); err != nil {
 					return err
 				}
 				res.trace = nil

@@ -293,3 +293,19 @@ func tableCounts(ctx context.Context, ownerURL string) (map[string]int, error) {
 	}
 	return out, nil
 }
+
+func TestSelectOps(t *testing.T) {
+	ops, err := selectOps("web-1,list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ops) != 2 || ops[0].key != "list" || ops[1].key != "web-1" {
+		t.Errorf("selectOps(web-1,list) = %+v, want list then web-1", ops)
+	}
+	if all, _ := selectOps(""); len(all) != len(crmOps) {
+		t.Errorf("selectOps(\"\") = %d operations, want all %d", len(all), len(crmOps))
+	}
+	if _, err := selectOps("list,lists"); err == nil || !strings.Contains(err.Error(), `"lists"`) {
+		t.Errorf("selectOps(list,lists) error = %v, want one naming \"lists\"", err)
+	}
+}
