@@ -44,7 +44,7 @@ func TestScreenshots(t *testing.T) {
 	contact := s.query(`SELECT id::text FROM contacts WHERE deleted_at IS NULL AND `+inTenant+` ORDER BY last_name, id LIMIT 1`, "mandant1")
 	company := s.query(`SELECT id::text FROM companies WHERE deleted_at IS NULL AND `+inTenant+` ORDER BY name, id LIMIT 1`, "mandant1")
 	deal := s.query(`SELECT id::text FROM deals WHERE deleted_at IS NULL AND `+inTenant+` ORDER BY updated_at DESC, id LIMIT 1`, "mandant1")
-	for _, p := range []struct{ name, path string }{
+	pages := []struct{ name, path string }{
 		{"dashboard", "/"},
 		{"contacts", "/contacts"},
 		{"contact", "/contacts/" + contact},
@@ -57,12 +57,45 @@ func TestScreenshots(t *testing.T) {
 		{"import", "/import"},
 		{"settings", "/settings"},
 		{"audit", "/audit"},
-	} {
+	}
+	for _, p := range pages {
 		shoot(p.name, p.path, main)
 	}
-	// A phone's width.
+	// A phone's width: every main page fits without scrolling sideways
+	// (wide tables scroll inside their own box), and the navigation and
+	// the search stay on the screen.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
 		t.Fatal(err)
 	}
 	shoot("contacts-phone", "/contacts", main)
+	for _, p := range append(pages, struct{ name, path string }{"deal form", "/deals/new"}, struct{ name, path string }{"contact form", "/contacts/new"}) {
+		type metrics struct {
+			Overflow   float64  `json:"overflow"`
+			NavRight   float64  `json:"navRight"`
+			SearchLeft float64  `json:"searchLeft"`
+			Width      float64  `json:"width"`
+			Culprits   []string `json:"culprits"`
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.url("mandant1", p.path)), main); err != nil {
+			t.Fatalf("phone width, %s: %v", p.name, err)
+		}
+		m, err := chromedp.Run(ctx, chromedp.Evaluate[metrics](`({overflow: document.documentElement.scrollWidth - window.innerWidth,
+				navRight: document.querySelector('nav.main-nav').getBoundingClientRect().left,
+				searchLeft: document.getElementById('q').getBoundingClientRect().right,
+				width: window.innerWidth,
+				culprits: [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5 &&
+					![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 0.5) &&
+					!e.closest('.table-wrap, .board')).slice(0, 5).map(e => (e.parentElement ? e.parentElement.tagName.toLowerCase() + (e.parentElement.className ? '.' + String(e.parentElement.className).split(' ').join('.') : '') + ' > ' : '') + e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+					(e.className ? '.' + String(e.className).split(' ').join('.') : '') + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')})`))
+		if err != nil {
+			t.Fatalf("phone width, %s: %v", p.name, err)
+		}
+		if m.Width != 390 || m.Overflow > 0 {
+			t.Errorf("phone width, %s (%s): the page is %.0f px wider than the %.0f px screen; too wide: %v", p.name, p.path, m.Overflow, m.Width, m.Culprits)
+		}
+		if m.NavRight < 0 || m.NavRight >= m.Width || m.SearchLeft <= 0 || m.SearchLeft > m.Width {
+			t.Errorf("phone width, %s: navigation starts at %.0f px, search ends at %.0f px; want both on the %.0f px screen",
+				p.name, m.NavRight, m.SearchLeft, m.Width)
+		}
+	}
 }
