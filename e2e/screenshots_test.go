@@ -60,6 +60,18 @@ func TestScreenshots(t *testing.T) {
 	}
 	for _, p := range pages {
 		shoot(p.name, p.path, main)
+		// Every form control has a name for screen readers, and the page
+		// has its landmarks.
+		unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input, select, textarea')]
+			.filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+			.map(e => e.tagName.toLowerCase() + '[name=' + (e.name || e.id) + ']')
+			.concat(['header', 'nav', 'main'].filter(l => !document.querySelector(l)).map(l => 'no <' + l + '>'))`))
+		if err != nil {
+			t.Fatalf("labels, %s: %v", p.name, err)
+		}
+		if len(unlabelled) > 0 {
+			t.Errorf("%s (%s): controls without a label or missing landmarks: %v", p.name, p.path, unlabelled)
+		}
 	}
 	// A phone's width: every main page fits without scrolling sideways
 	// (wide tables scroll inside their own box), and the navigation and
