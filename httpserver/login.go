@@ -3,6 +3,7 @@ package httpserver
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -35,6 +36,18 @@ func NewLoginGate(perIP, perAccount *ratelimit.Window, m *metrics.Metrics, log *
 // ErrTooManyLogins is returned when a limit is reached; RetryAfter says how long to wait.
 var ErrTooManyLogins = &rpcrm.Error{Code: rpcrm.ERATELIMIT, Message: "Zu viele Anmeldeversuche. Bitte warten Sie einen Moment."}
 
+// clientKey is what the per-client limit counts by: an IPv4 address, or
+// the /64 network of an IPv6 address. One IPv6 subscriber (a home, a
+// server) usually holds a whole /64 and could otherwise take a fresh
+// address for every attempt.
+func clientKey(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		return netip.PrefixFrom(ip, 64).Masked().String()
+	}
+	return ip.String()
+}
+
 // Login checks the limits and the credentials. On ErrTooManyLogins,
 // retryAfter tells when to try again.
 func (g *LoginGate) Login(r *http.Request, svc auth.Service, email, password string) (pair *auth.TokenPair, retryAfter time.Duration, err error) {
@@ -47,7 +60,7 @@ func (g *LoginGate) Login(r *http.Request, svc auth.Service, email, password str
 			"request_id", info.RequestID)
 		return nil, retry, ErrTooManyLogins
 	}
-	if ok, retry := g.perIP.Allow(info.ClientIP.String()); !ok {
+	if ok, retry := g.perIP.Allow(clientKey(info.ClientIP)); !ok {
 		return limited(retry)
 	}
 	// Allow counts the attempt before the password is checked, so that
