@@ -25,7 +25,8 @@ import (
 )
 
 // The import wizard: upload a CSV file (step 1), map its columns (2),
-// see the dry run's errors and choose how to import (3), import (4). The
+// see the dry run's errors and choose how to import (3), import (4); the
+// dry run and the import run in the background (see import_jobs.go). The
 // file waits between the steps in the server's temporary directory under
 // a random name, bound to the user and tenant who uploaded it, and is
 // deleted after a successful import, on cancel, or after importTTL.
@@ -36,6 +37,7 @@ func (u *UI) importRoutes() []route {
 		page("GET /import/{id}", auth.PermImportRun, u.importMap),
 		page("POST /import/{id}/check", auth.PermImportRun, u.importRun(true)),
 		page("POST /import/{id}/run", auth.PermImportRun, u.importRun(false)),
+		page("GET /import/{id}/progress", auth.PermImportRun, u.importProgress),
 		page("POST /import/{id}/cancel", auth.PermImportRun, u.importCancel),
 	}
 }
@@ -351,8 +353,9 @@ func (u *UI) importMap(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	u.render(w, r, http.StatusOK, "import_map", v)
 }
 
-// importRun runs the dry run (check) or the import itself with the
-// mapping and options of the form.
+// importRun starts the dry run (check) or the import itself with the
+// mapping and options of the form as a job in the background, and shows
+// its result if it finishes within importWait, else its progress page.
 func (u *UI) importRun(dryRun bool) pageHandler {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 		dir, id, m, ok := u.loadImport(w, r, p)
@@ -366,45 +369,16 @@ func (u *UI) importRun(dryRun bool) pageHandler {
 			u.fail(w, r, p, err)
 			return
 		}
-		v.Data = d
-		f, err := os.Open(filepath.Join(dir, id+".csv"))
+		j, err := u.startImportJob(r, p, dir, id, m, v.Form, d, dryRun)
 		if err != nil {
 			u.fail(w, r, p, err)
 			return
 		}
-		defer f.Close()
-		// Large files take a while; the answer comes at the end.
-		rc := http.NewResponseController(w)
-		_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Minute))
-		o := crm.ImportOptions{Mapping: d.Mapping, DryRun: dryRun, Mode: v.Val("mode"), Duplicates: v.Val("duplicates"),
-			FileName: m.FileName, SHA256: m.SHA256}
-		var res *crm.ImportResult
-		if m.Entity == crm.EntityContact {
-			res, err = u.CRM.ImportContacts(r.Context(), p, f, o, meta(r))
-		} else {
-			res, err = u.CRM.ImportCompanies(r.Context(), p, f, o, meta(r))
-		}
-		if err != nil {
-			// A bad mapping or option: back to the mapping step.
-			if !formErrors(v, err) {
-				u.fail(w, r, p, err)
-				return
-			}
-			u.render(w, r, http.StatusUnprocessableEntity, "import_map", v)
+		if !j.wait(u.importWait) {
+			redirect(w, r, "/import/"+id+"/progress")
 			return
 		}
-		d.Result = res
-		switch {
-		case dryRun:
-			u.render(w, r, http.StatusOK, "import_check", v)
-		case res.RolledBack:
-			v.Error = v.T("import.rolled_back")
-			u.render(w, r, http.StatusUnprocessableEntity, "import_check", v)
-		default:
-			f.Close()
-			removeImport(dir, id)
-			u.render(w, r, http.StatusOK, "import_done", v)
-		}
+		u.renderImportResult(w, r, p, v, j)
 	}
 }
 
@@ -413,6 +387,7 @@ func (u *UI) importCancel(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if !ok {
 		return
 	}
+	u.jobs.drop(p, id)
 	removeImport(dir, id)
 	redirect(w, r, "/import")
 }

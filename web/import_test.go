@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rpcrm/rpcrm/crm"
+	"github.com/rpcrm/rpcrm/web"
 )
 
 var importPathRe = regexp.MustCompile(`^/import/[0-9a-f]{32}$`)
@@ -152,4 +154,143 @@ func TestImportWizardRefusals(t *testing.T) {
 	wantStatus(t, "upload without import:run", resp, "", http.StatusForbidden)
 	resp, _ = b.do("POST", "/import", url.Values{"entity": {"company"}})
 	wantStatus(t, "upload without CSRF token", resp, "", http.StatusForbidden)
+}
+
+// awaitImport loads the progress page until it shows the result instead of
+// the progress bar, and returns that page.
+func awaitImport(t *testing.T, b *browser, progress string) (*http.Response, string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, page := b.do("GET", progress, nil)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `<progress`) {
+			return resp, page
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still shows the progress after 30 s:\n%s", progress, page)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestImportInTheBackground(t *testing.T) {
+	s := newSite(t, false)
+	web.SetImportWait(s.ui, 0) // every post goes to the progress page
+	b := s.loggedIn(t, "alpha.test", "admin@alpha.test", "admin")
+	path := startImport(t, b, crm.EntityCompany, companiesCSV)
+	progress := path + "/progress"
+	form := url.Values{"map.0": {"name"}, "map.1": {"address.city"}, "map.2": {"email"}, "map.3": {""},
+		"mode": {crm.ImportSkipBadRows}, "duplicates": {crm.DuplicatesSkip}}
+
+	// The dry run: the progress page, then the report at the same address,
+	// with the mapping and options of the form.
+	resp, page := b.post(path+"/check", form)
+	wantStatus(t, "dry run", resp, page, http.StatusSeeOther)
+	if loc := resp.Header.Get("Location"); loc != progress {
+		t.Fatalf("dry run redirects to %q, want %q", loc, progress)
+	}
+	resp, page = awaitImport(t, b, progress)
+	wantStatus(t, "dry run result", resp, page, http.StatusOK, `id="import-errors"`, `<th scope="row" class="num">3</th>`,
+		`id="import-run-form"`, `<input type="hidden" name="map.2" value="email">`, `value="skip_bad_rows" checked`)
+	assertNoInlineCode(t, page)
+	if n := countCompanies(t, s); n != 0 {
+		t.Fatalf("the dry run saved %d companies", n)
+	}
+	// htmx's poll of a finished job loads the whole page.
+	resp, _ = b.htmx(progress, "import-progress")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("HX-Redirect") != progress {
+		t.Fatalf("poll of a finished job: %d, HX-Redirect %q", resp.StatusCode, resp.Header.Get("HX-Redirect"))
+	}
+
+	// The import.
+	resp, page = b.post(path+"/run", form)
+	wantStatus(t, "import", resp, page, http.StatusSeeOther)
+	resp, page = awaitImport(t, b, progress)
+	wantStatus(t, "import result", resp, page, http.StatusOK, "Import abgeschlossen", `id="import-counts"`, `<dd class="num">2</dd>`)
+	page2, err := s.crm().ListCompanies(context.Background(), s.System(t, "alpha"), crm.CompanyFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range page2.Items {
+		names = append(names, c.Name)
+	}
+	slices.Sort(names)
+	if strings.Join(names, ",") != "Beispiel SA,Muster AG" {
+		t.Fatalf("imported companies: %v", names)
+	}
+	// The upload is gone, the result stays at the progress address.
+	b.page(path, http.StatusNotFound)
+	b.page(progress, http.StatusOK)
+
+	// A bad mapping found by the job: back to the mapping step.
+	path = startImport(t, b, crm.EntityContact, "Vorname;Nachname;Firma\nAnna;Muster;Muster AG\n")
+	resp, page = b.post(path+"/check", url.Values{"map.0": {""}, "map.1": {""}, "map.2": {"company"}, "mode": {crm.ImportSkipBadRows}, "duplicates": {"skip"}})
+	wantStatus(t, "dry run without a name", resp, page, http.StatusSeeOther)
+	resp, page = awaitImport(t, b, path+"/progress")
+	wantStatus(t, "mapping without a name", resp, page, http.StatusUnprocessableEntity, `id="f-mapping-error"`, `id="import-map-form"`)
+}
+
+func TestImportProgressPage(t *testing.T) {
+	s := newSite(t, false)
+	b := s.loggedIn(t, "alpha.test", "admin@alpha.test", "admin")
+	p := s.principal(t, "alpha", "admin@alpha.test")
+	path := startImport(t, b, crm.EntityCompany, companiesCSV)
+	id := strings.TrimPrefix(path, "/import/")
+	progress := path + "/progress"
+
+	// A running job that has read 40 of 100 bytes.
+	web.PutImportJob(s.ui, id, p.TenantID, p.UserID, 40, 100, time.Time{})
+	page := b.page(progress, http.StatusOK)
+	mustContain(t, page, `<progress id="import-progress-bar" max="100" value="40">`, "40 % der Datei verarbeitet", `role="status"`,
+		`<noscript><meta http-equiv="refresh" content="2"></noscript>`, `hx-get="`+progress+`"`, `hx-trigger="every 1s"`,
+		`<li aria-current="step">Prüfen</li>`)
+	// htmx's poll gets the block alone.
+	resp, frag := b.htmx(progress, "import-progress")
+	wantStatus(t, "poll", resp, frag, http.StatusOK, `value="40"`)
+	if strings.Contains(frag, "<html") || strings.Contains(frag, "hx-trigger") {
+		t.Fatalf("the poll got more than the progress block:\n%s", frag)
+	}
+	// Pages without the progress have no refresh.
+	if page := b.page(path, http.StatusOK); strings.Contains(page, "http-equiv") {
+		t.Fatal("the mapping page refreshes itself")
+	}
+
+	// A post while the job runs shows its progress and starts no other.
+	web.SetImportWait(s.ui, 0)
+	resp, _ = b.post(path+"/check", url.Values{"map.0": {"name"}, "mode": {crm.ImportSkipBadRows}, "duplicates": {"skip"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != progress {
+		t.Fatalf("post during a job: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	mustContain(t, b.page(progress, http.StatusOK), `value="40"`)
+
+	// Only for its user: others get the 404 of a missing upload.
+	other := s.loggedIn(t, "alpha.test", "zweit@alpha.test", "admin")
+	mustContain(t, other.page(progress, http.StatusNotFound), "gibt es nicht mehr")
+	beta := s.loggedIn(t, "beta.test", "admin@beta.test", "admin")
+	mustContain(t, beta.page(progress, http.StatusNotFound), "gibt es nicht mehr")
+	sales := s.loggedIn(t, "alpha.test", "sales@alpha.test", "sales")
+	sales.page(progress, http.StatusForbidden)
+
+	// Finished: the poll loads the whole page, which is the result.
+	web.PutImportJob(s.ui, id, p.TenantID, p.UserID, 100, 100, time.Now())
+	resp, _ = b.htmx(progress, "import-progress")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("HX-Redirect") != progress {
+		t.Fatalf("poll of a finished job: %d, HX-Redirect %q", resp.StatusCode, resp.Header.Get("HX-Redirect"))
+	}
+	mustContain(t, b.page(progress, http.StatusOK), "Ergebnis des Probelaufs", `id="import-run-form"`)
+
+	// A result older than 15 minutes is gone; the upload still waits.
+	web.PutImportJob(s.ui, id, p.TenantID, p.UserID, 100, 100, time.Now().Add(-16*time.Minute))
+	resp, _ = b.do("GET", progress, nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != path {
+		t.Fatalf("progress of a forgotten job: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	// Cancel stops a running job and deletes the upload.
+	web.PutImportJob(s.ui, id, p.TenantID, p.UserID, 40, 100, time.Time{})
+	resp, _ = b.post(path+"/cancel", nil)
+	wantStatus(t, "cancel", resp, "", http.StatusSeeOther)
+	b.page(progress, http.StatusNotFound)
+	b.page("/import/0123456789abcdef0123456789abcdef/progress", http.StatusNotFound)
 }

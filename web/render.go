@@ -41,6 +41,9 @@ type view struct {
 	// Scripts lists extra static scripts the page needs (e.g. the chart
 	// library on the dashboard only).
 	Scripts []string
+	// Refresh, if set, reloads the page after that many seconds when
+	// JavaScript is off (a page that htmx updates otherwise).
+	Refresh int
 
 	// Login page.
 	Email string

@@ -57,6 +57,11 @@ type UI struct {
 
 	pages  map[string]*template.Template
 	assets *assets
+	// jobs are the import wizard's running and recently finished imports;
+	// a post waits up to importWait for its job (set by Handler; the tests
+	// change it).
+	jobs       importJobs
+	importWait time.Duration
 }
 
 // pageHandler serves a page for a logged-in user.
@@ -102,6 +107,7 @@ func (u *UI) Handler() http.Handler {
 	u.pages = parsePages()
 	static, _ := fs.Sub(staticFiles, "static")
 	u.assets = newAssets(static)
+	u.importWait = importWaitDefault
 	mux := http.NewServeMux()
 	for _, rt := range u.routes() {
 		h := rt.public

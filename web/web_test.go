@@ -29,6 +29,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 type site struct {
 	*testfix.Env
 	srv *httptest.Server
+	ui  *web.UI
 }
 
 func newSite(t testing.TB, secure bool) *site {
@@ -43,7 +44,7 @@ func newSite(t testing.TB, secure bool) *site {
 	s := &httpserver.Server{Log: log, Metrics: m, Tenants: tenant.NewRegistry(e.Tenants), Web: ui.Handler()}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return &site{Env: e, srv: srv}
+	return &site{Env: e, srv: srv, ui: ui}
 }
 
 // browser is an HTTP client with a cookie jar that sends every request to
