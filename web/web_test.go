@@ -42,6 +42,9 @@ func newSite(t testing.TB, secure bool) *site {
 	ui := &web.UI{Auth: e.Auth, CRM: &postgres.CRMService{DB: e.DB, Files: files}, Audit: &postgres.AuditService{DB: e.DB},
 		Files: files, MaxUploadBytes: 1 << 20, Gate: gate, Log: log, Secure: secure, RefreshTTL: time.Hour}
 	s := &httpserver.Server{Log: log, Metrics: m, Tenants: tenant.NewRegistry(e.Tenants), Web: ui.Handler()}
+	// The small imports of the tests answer at once even on a busy
+	// machine; TestImportInTheBackground sets 0 to test the progress page.
+	web.SetImportWait(ui, 15*time.Second)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &site{Env: e, srv: srv, ui: ui}
