@@ -141,10 +141,10 @@ func (a *API) uploadFailed(w http.ResponseWriter, r *http.Request, err error) {
 	var pathErr *fs.PathError
 	switch {
 	case errors.As(err, &tooLarge), errors.As(err, &maxBytes):
-		httpserver.WriteProblem(w, httpserver.Problem{
+		httpserver.WriteProblem(w, httpserver.Localize(r, httpserver.Problem{
 			Type: "https://rpcrm.ch/problems/too_large", Title: "Datei zu gross", Status: http.StatusRequestEntityTooLarge,
 			Detail:   fmt.Sprintf("Datei zu gross (höchstens %s).", humanSize(a.maxUpload())),
-			Instance: r.URL.Path, Code: "too_large", RequestID: httpserver.RequestInfo(r.Context()).RequestID})
+			Instance: r.URL.Path, Code: "too_large", RequestID: httpserver.RequestInfo(r.Context()).RequestID}))
 	case errors.As(err, &pathErr):
 		a.fail(w, r, fmt.Errorf("store upload: %w", err))
 	default:

@@ -182,8 +182,8 @@ func resolveTenant(reg *tenant.Registry, trust proxy.Trust, next http.Handler) h
 // minimal neutral page.
 func refuse(w http.ResponseWriter, r *http.Request, status int, kind, title, detail string) {
 	if strings.HasPrefix(r.URL.Path, "/api/") || strings.Contains(r.Header.Get("Accept"), "json") {
-		WriteProblem(w, Problem{Type: problemTypeBase + kind, Title: title, Status: status, Detail: detail,
-			RequestID: RequestInfo(r.Context()).RequestID})
+		WriteProblem(w, Localize(r, Problem{Type: problemTypeBase + kind, Title: title, Status: status, Detail: detail,
+			RequestID: RequestInfo(r.Context()).RequestID}))
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

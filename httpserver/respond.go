@@ -90,7 +90,61 @@ func ProblemFor(r *http.Request, err error) Problem {
 		}
 		sort.Slice(p.Errors, func(i, j int) bool { return p.Errors[i].Field < p.Errors[j].Field })
 	}
+	return Localize(r, p)
+}
+
+// Localize translates the texts of p (title, detail, the fields' details)
+// into the language the request prefers: English when its Accept-Language
+// ranks English above German, else German, as the services write them.
+func Localize(r *http.Request, p Problem) Problem {
+	lang := ProblemLanguage(r)
+	if lang == "de" {
+		return p
+	}
+	p.Title = rpcrm.Translate(lang, p.Title)
+	p.Detail = rpcrm.Translate(lang, p.Detail)
+	if len(p.Errors) > 0 {
+		errs := make([]FieldError, len(p.Errors))
+		for i, e := range p.Errors {
+			e.Detail = rpcrm.Translate(lang, e.Detail)
+			errs[i] = e
+		}
+		p.Errors = errs
+	}
 	return p
+}
+
+// ProblemLanguage returns "en" when the request's Accept-Language prefers
+// English to German (a higher q, or the same q listed first), else "de".
+// Other languages do not count: there are no other translations.
+func ProblemLanguage(r *http.Request) string {
+	h := r.Header.Get("Accept-Language")
+	if h == "" {
+		return "de"
+	}
+	best, bestQ := "de", -1.0
+	for part := range strings.SplitSeq(h, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		primary, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
+		if primary != "en" && primary != "de" {
+			continue
+		}
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		if q > bestQ {
+			best, bestQ = primary, q
+		}
+	}
+	if bestQ <= 0 {
+		return "de"
+	}
+	return best
 }
 
 // Error writes err as a problem document and logs it when it is a server fault.

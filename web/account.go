@@ -251,10 +251,11 @@ func (u *UI) profileLanguage(w http.ResponseWriter, r *http.Request, p *auth.Pri
 func adminFormErrors(v *view, err error) int {
 	var e *rpcrm.Error
 	if errors.As(err, &e) && e.Code == rpcrm.EFORBIDDEN {
+		msg := v.Msg(e.Message)
 		for f, m := range e.Fields {
-			v.Fields[f] = e.Message + " (" + m + ")"
+			v.Fields[f] = msg + " (" + v.Msg(m) + ")"
 		}
-		v.Error = e.Message
+		v.Error = msg
 		return http.StatusForbidden
 	}
 	if formErrors(v, err) {

@@ -344,11 +344,11 @@ func (u *UI) moveJSON(w http.ResponseWriter, r *http.Request, p *auth.Principal,
 		ans.Message = v.T("error.forbidden")
 	case code == rpcrm.EINVALID || code == rpcrm.ECONFLICT:
 		status = http.StatusUnprocessableEntity
-		ans.Message = rpcrm.ErrorMessage(err)
+		ans.Message = v.Msg(rpcrm.ErrorMessage(err))
 		if m := fieldOf(err, "lost_reason"); m != "" {
-			ans.NeedsReason, ans.Message = true, m
+			ans.NeedsReason, ans.Message = true, v.Msg(m)
 		} else if m := fieldOf(err, "stage_id"); m != "" {
-			ans.Message = m
+			ans.Message = v.Msg(m)
 		}
 	default:
 		u.Log.ErrorContext(ctx, "move deal", "err", err)

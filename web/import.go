@@ -170,7 +170,7 @@ func (u *UI) importUpload(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		var e *rpcrm.Error
 		if errors.As(err, &e) {
 			removeImport(dir, id)
-			v.Fields["file"] = e.Message
+			v.Fields["file"] = v.Msg(e.Message)
 			v.Error = v.T("form.invalid")
 			u.renderImportStart(w, r, v, http.StatusUnprocessableEntity)
 			return

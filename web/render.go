@@ -62,6 +62,10 @@ func (v *view) T(key string, args ...any) string {
 	return s
 }
 
+// Msg translates a message of the services (written in German where the
+// error is raised) into the page's language; see rpcrm.Translate.
+func (v *view) Msg(msg string) string { return rpcrm.Translate(v.Lang, msg) }
+
 // Can reports whether the user holds a permission (in any scope).
 func (v *view) Can(perm string) bool {
 	_, ok := v.User.Can(auth.Permission(perm))
@@ -312,7 +316,7 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, p *auth.Principal, err
 		u.errorPage(w, r, p, http.StatusPreconditionFailed, "error.stale")
 	case rpcrm.EINVALID, rpcrm.ECONFLICT:
 		v := u.newView(w, r, p, "error.title")
-		v.Error = rpcrm.ErrorMessage(err)
+		v.Error = v.Msg(rpcrm.ErrorMessage(err))
 		u.render(w, r, http.StatusUnprocessableEntity, "error", v)
 	default:
 		u.Log.ErrorContext(r.Context(), "web", "err", err, "path", r.URL.Path)
@@ -321,7 +325,8 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, p *auth.Principal, err
 }
 
 // formErrors puts a service's validation error into the view: the field
-// messages next to their fields and the general message on top. It reports
+// messages next to their fields and the general message on top, in the
+// page's language. It reports
 // false for errors that are not about the input (the caller then fails).
 func formErrors(v *view, err error) bool {
 	var e *rpcrm.Error
@@ -331,9 +336,9 @@ func formErrors(v *view, err error) bool {
 	switch e.Code {
 	case rpcrm.EINVALID, rpcrm.ECONFLICT:
 		for f, m := range e.Fields {
-			v.Fields[f] = m
+			v.Fields[f] = v.Msg(m)
 		}
-		v.Error = e.Message
+		v.Error = v.Msg(e.Message)
 		if v.Error == "" || len(e.Fields) > 0 {
 			v.Error = v.T("form.invalid")
 		}
