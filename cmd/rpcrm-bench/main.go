@@ -84,7 +84,7 @@ func (o *options) runs(scenario string) bool { return o.scenario == "all" || o.s
 func main() {
 	// The load generator shares the machine with the server and
 	// PostgreSQL; collecting its garbage less often takes less CPU from
-	// them (the server does the same, see cmd/rpcrm's serverGCPercent).
+	// them (each collection keeps an otherwise idle CPU busy).
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(400)
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -40,28 +39,10 @@ stops after the requests in flight have finished.`)
 	return serve(ctx, env, cfg, nil)
 }
 
-// serverGCPercent is the server's GOGC unless the environment sets one. The
-// server keeps little live data (about 10 MB) but allocates about half a
-// megabyte for a page of the web UI; with Go's default of 100 it would
-// collect garbage every few pages, and each collection keeps a second CPU
-// busy that PostgreSQL needs on a small server (make bench: the 50-contact
-// page's p99 fell from 15–17 ms to about 11 ms). The heap then peaks at a
-// few tens of MB, within memory the process holds anyway (docs/benchmarks.md).
-const serverGCPercent = 400
-
-// tuneGC applies serverGCPercent unless GOGC is set: an operator's GOGC
-// (and GOMEMLIMIT, which the runtime reads itself) wins.
-func tuneGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(serverGCPercent)
-	}
-}
-
 // serve runs the server with cfg until ctx ends. started, if not nil,
 // receives the listening address once the server accepts connections.
 func serve(ctx context.Context, env *environment, cfg *config.Config, started func(addr string)) error {
 	log := newLogger(cfg, env.stderr)
-	tuneGC()
 	trust, err := proxy.ParseTrust(cfg.TrustedProxies)
 	if err != nil {
 		return usageErr("RPCRM_TRUSTED_PROXIES: %v", err)
