@@ -263,6 +263,10 @@ type importProgressView struct {
 	Percent int
 }
 
+// Announced is the progress as screen readers hear it: in steps of ten, so
+// that the status does not change with every poll.
+func (d importProgressView) Announced() int { return d.Percent / 10 * 10 }
+
 // importProgressTarget is the id of the progress block that htmx polls.
 const importProgressTarget = "import-progress"
 

@@ -239,9 +239,15 @@ func TestImportProgressPage(t *testing.T) {
 	id := strings.TrimPrefix(path, "/import/")
 	progress := path + "/progress"
 
+	// A running job that has read 47 of 100 bytes: the bar and the text
+	// show 47 %, screen readers hear the status in steps of ten.
+	web.PutImportJob(s.ui, id, p.TenantID, p.UserID, 47, 100, time.Time{})
+	page := b.page(progress, http.StatusOK)
+	mustContain(t, page, `<progress id="import-progress-bar" max="100" value="47">`, `aria-hidden="true">47 % der Datei verarbeitet`,
+		`<p class="sr-only" role="status">40 % der Datei verarbeitet</p>`)
 	// A running job that has read 40 of 100 bytes.
 	web.PutImportJob(s.ui, id, p.TenantID, p.UserID, 40, 100, time.Time{})
-	page := b.page(progress, http.StatusOK)
+	page = b.page(progress, http.StatusOK)
 	mustContain(t, page, `<progress id="import-progress-bar" max="100" value="40">`, "40 % der Datei verarbeitet", `role="status"`,
 		`<noscript><meta http-equiv="refresh" content="2"></noscript>`, `hx-get="`+progress+`"`, `hx-trigger="every 1s"`,
 		`<li aria-current="step">Prüfen</li>`)
