@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Messages are written in German (de-CH) where an error is raised, because
@@ -68,8 +69,10 @@ type format struct {
 // English text optionally with an explicit argument index (%[2]s), and %%.
 var verbRe = regexp.MustCompile(`%(?:\[(\d+)\])?([sdqvw%])`)
 
-// formatsEN are the compiled formatsDEtoEN, most specific first.
-var formatsEN = compileFormats(formatsDEtoEN)
+// formatsEN returns the compiled formatsDEtoEN, most specific first. They
+// are compiled on the first English message that is not a constant one,
+// not when every command of the binary starts.
+var formatsEN = sync.OnceValue(func() []*format { return compileFormats(formatsDEtoEN) })
 
 func compileFormats(list [][2]string) []*format {
 	out := make([]*format, 0, len(list))
@@ -166,7 +169,7 @@ func translateEN(msg string, depth int) (string, bool) {
 	if depth > 3 {
 		return "", false
 	}
-	for _, f := range formatsEN {
+	for _, f := range formatsEN() {
 		if !strings.HasPrefix(msg, f.prefix) {
 			continue
 		}

@@ -77,7 +77,7 @@ func TestTranslatedError(t *testing.T) {
 // arguments the German has, and every German format matches a message
 // built from it, with the arguments back in the English.
 func TestFormats(t *testing.T) {
-	for _, f := range formatsEN {
+	for _, f := range formatsEN() {
 		args := make([]any, len(f.verbs))
 		want := make([]string, len(f.verbs))
 		for i, v := range f.verbs {

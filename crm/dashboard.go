@@ -136,9 +136,6 @@ type NameService interface {
 	// deals (entity EntityCompany, EntityContact, EntityDeal) among ids
 	// that p may read; others are left out (no error).
 	RecordNames(ctx context.Context, p *auth.Principal, entity string, ids []uuid.UUID) (map[uuid.UUID]string, error)
-	// NameChoices returns up to max live records of entity that p may
-	// read, by name, for a choice list; more reports that there are more.
-	NameChoices(ctx context.Context, p *auth.Principal, entity string, max int) (choices []NamedRecord, more bool, err error)
 	// ListChoices reads what a list's filters and a record's form offer,
 	// at once: the tenant's users (owners), its tags, and, when companies
 	// is above 0, up to that many companies p may read.

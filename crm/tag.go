@@ -60,9 +60,8 @@ type TagService interface {
 	// Tags lists the tags with their usage (how many live records carry
 	// them): one pass over the tenant's records.
 	Tags(ctx context.Context, p *auth.Principal) ([]*Tag, error)
-	// TagChoices lists the tags without their usage (Usage is 0), cheap
-	// enough for every form and list filter.
-	TagChoices(ctx context.Context, p *auth.Principal) ([]*Tag, error)
+	// (Forms and list filters read the tags without their usage through
+	// NameService.ListChoices.)
 	CreateTag(ctx context.Context, p *auth.Principal, in TagInput, m auth.LoginMeta) (*Tag, error)
 	UpdateTag(ctx context.Context, p *auth.Principal, id uuid.UUID, in TagInput, m auth.LoginMeta) (*Tag, error)
 	DeleteTag(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error

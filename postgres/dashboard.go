@@ -268,33 +268,6 @@ func (s *CRMService) RecordNames(ctx context.Context, p *auth.Principal, entity 
 	return out, err
 }
 
-// NameChoices returns up to max records of entity by name (ID and name only,
-// max+1 read to tell whether there are more).
-func (s *CRMService) NameChoices(ctx context.Context, p *auth.Principal, entity string, max int) ([]crm.NamedRecord, bool, error) {
-	src, ok := nameSources[entity]
-	if !ok {
-		return nil, false, fmt.Errorf("name choices of unknown entity %q", entity)
-	}
-	if _, can := p.Grants.Allows(src.perm); !can || max <= 0 {
-		return nil, false, nil
-	}
-	q, err := nameChoicesQuery(p, src.table, src.name, src.perm, max)
-	if err != nil {
-		return nil, false, err
-	}
-	var out []crm.NamedRecord
-	err = s.DB.QueryTenant(ctx, p.TenantID, q.String(), q.args, func(rows pgx.Rows) error {
-		var err error
-		out, err = pgx.CollectRows(rows, pgx.RowToStructByPos[crm.NamedRecord])
-		return err
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	out, more := cutChoices(out, max)
-	return out, more, nil
-}
-
 // nameChoicesQuery reads max+1 records of a table by name.
 func nameChoicesQuery(p *auth.Principal, table, name string, perm auth.Permission, max int) (*query, error) {
 	q := &query{}

@@ -102,18 +102,14 @@ func (db *DB) ReadTenant(ctx context.Context, tenantID uuid.UUID, queue func(b *
 // trip: the tenant setting and the query travel as one pipelined batch, which
 // PostgreSQL runs as one implicit transaction. scan receives the row.
 func (db *DB) QueryTenantRow(ctx context.Context, tenantID uuid.UUID, sql string, args []any, scan func(pgx.Row) error) error {
-	if tenantID == uuid.Nil {
-		return errors.New("postgres: no tenant for tenant-scoped query")
-	}
-	b := &pgx.Batch{}
-	b.Queue(setTenantSQL, tenantID.String())
-	q := b.Queue(sql, args...)
 	var scanErr error
-	q.QueryRow(func(row pgx.Row) error {
-		scanErr = scan(row)
-		return nil
+	err := db.ReadTenant(ctx, tenantID, func(b *pgx.Batch) {
+		b.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
+			scanErr = scan(row)
+			return nil
+		})
 	})
-	if err := db.Pool.SendBatch(ctx, b).Close(); err != nil {
+	if err != nil {
 		return err
 	}
 	return scanErr

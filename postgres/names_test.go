@@ -49,7 +49,7 @@ func TestRecordNamesOfCompanies(t *testing.T) {
 	}
 }
 
-func TestNameChoices(t *testing.T) {
+func TestCompanyChoices(t *testing.T) {
 	t.Parallel()
 	e := testfix.New(t)
 	s := &postgres.CRMService{DB: e.DB}
@@ -65,19 +65,27 @@ func TestNameChoices(t *testing.T) {
 	if _, err := s.CreateCompany(ctx, beta, crm.CompanyInput{Name: &other}, auth.LoginMeta{}); err != nil {
 		t.Fatal(err)
 	}
-	got, more, err := s.NameChoices(ctx, admin, crm.EntityCompany, 10)
+	// The companies of ListChoices, as a choice list by name.
+	companies := func(p *auth.Principal, max int) ([]crm.NamedRecord, bool, error) {
+		ch, err := s.ListChoices(ctx, p, max)
+		if err != nil {
+			return nil, false, err
+		}
+		return ch.Companies, ch.CompaniesMore, nil
+	}
+	got, more, err := companies(admin, 10)
 	if err != nil || more || len(got) != 3 || got[0].Name != "alpha GmbH" || got[1].Name != "Beta Holz AG" || got[2].Name != "Zeta AG" {
 		t.Fatalf("choices %+v more %v err %v; want alpha's three by name, case-insensitive", got, more, err)
 	}
-	if got, more, err := s.NameChoices(ctx, admin, crm.EntityCompany, 2); err != nil || !more || len(got) != 2 {
+	if got, more, err := companies(admin, 2); err != nil || !more || len(got) != 2 {
 		t.Fatalf("max 2: %+v more %v err %v", got, more, err)
 	}
 	own := searchPrincipal(t, e, "alpha", uuid.New(), "companies:read:own")
-	if got, _, err := s.NameChoices(ctx, own, crm.EntityCompany, 10); err != nil || len(got) != 0 {
+	if got, _, err := companies(own, 10); err != nil || len(got) != 0 {
 		t.Fatalf("own scope: %+v %v", got, err)
 	}
 	none := searchPrincipal(t, e, "alpha", admin.UserID, "contacts:read")
-	if got, _, err := s.NameChoices(ctx, none, crm.EntityCompany, 10); err != nil || len(got) != 0 {
+	if got, _, err := companies(none, 10); err != nil || len(got) != 0 {
 		t.Fatalf("without companies:read: %+v %v", got, err)
 	}
 }

@@ -47,16 +47,6 @@ const tagUsage = `SELECT tag, count(*) FROM (
 	UNION ALL SELECT unnest(tags) FROM deals WHERE tenant_id = $1 AND deleted_at IS NULL AND tags <> '{}'
 ) u GROUP BY tag`
 
-// Tags lists the tenant's tags by name, with their usage.
-func (s *CRMService) Tags(ctx context.Context, p *auth.Principal) ([]*crm.Tag, error) {
-	return s.listTags(ctx, p, true)
-}
-
-// TagChoices lists the tenant's tags by name, without their usage.
-func (s *CRMService) TagChoices(ctx context.Context, p *auth.Principal) ([]*crm.Tag, error) {
-	return s.listTags(ctx, p, false)
-}
-
 // queueTags adds the query of the tenant's tags by name to b; out receives
 // them.
 func queueTags(b *pgx.Batch, tenantID uuid.UUID, out *[]*crm.Tag) {
@@ -67,19 +57,18 @@ func queueTags(b *pgx.Batch, tenantID uuid.UUID, out *[]*crm.Tag) {
 	})
 }
 
-func (s *CRMService) listTags(ctx context.Context, p *auth.Principal, usage bool) ([]*crm.Tag, error) {
+// Tags lists the tenant's tags by name, with their usage.
+func (s *CRMService) Tags(ctx context.Context, p *auth.Principal) ([]*crm.Tag, error) {
 	var out []*crm.Tag
 	counts := map[string]int64{}
 	err := s.DB.ReadTenant(ctx, p.TenantID, func(b *pgx.Batch) {
 		queueTags(b, p.TenantID, &out)
-		if usage {
-			b.Queue(tagUsage, p.TenantID).Query(func(rows pgx.Rows) error {
-				var name string
-				var n int64
-				_, err := pgx.ForEachRow(rows, []any{&name, &n}, func() error { counts[name] = n; return nil })
-				return err
-			})
-		}
+		b.Queue(tagUsage, p.TenantID).Query(func(rows pgx.Rows) error {
+			var name string
+			var n int64
+			_, err := pgx.ForEachRow(rows, []any{&name, &n}, func() error { counts[name] = n; return nil })
+			return err
+		})
 	})
 	for _, t := range out {
 		t.Usage = int(counts[t.Name])

@@ -99,26 +99,28 @@ func (u *UI) showContacts(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return
 	}
 	data := &contactListData{listPage: lp}
+	var filtered *uuid.UUID // the company filtered by, named on whole pages
 	if target == "" {
-		if err := u.companyChoices(r.Context(), p, data); err != nil {
-			u.fail(w, r, p, err)
-			return
-		}
+		data.companyChoices()
+		filtered = lq.CompanyID()
 	}
 	pg, err := u.CRM.ListContacts(r.Context(), p, crm.ContactFilter{ListParams: lq.params(), CompanyID: lq.CompanyID()})
 	switch {
 	case err == nil:
 		data.Items = pg.Items
 		lp.setCursor(pg.NextCursor)
-		if data.companies, err = u.contactCompanies(r.Context(), p, pg.Items); err != nil {
-			u.fail(w, r, p, err)
-			return
-		}
 	case listFailed(err):
 		formErrors(v, err)
 	default:
 		u.fail(w, r, p, err)
 		return
+	}
+	if data.companies, err = u.contactCompanies(r.Context(), p, data.Items, filtered); err != nil {
+		u.fail(w, r, p, err)
+		return
+	}
+	if filtered != nil {
+		data.CompanyName = data.companies[*filtered]
 	}
 	data.rows(v)
 	v.Data = data
@@ -132,32 +134,26 @@ func (u *UI) showContacts(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	}
 }
 
-// companyChoices offers the companies as a filter when there are few, and
-// names the company filtered by.
-func (u *UI) companyChoices(ctx context.Context, p *auth.Principal, d *contactListData) error {
-	if _, ok := p.Can(auth.PermCompaniesRead); !ok {
-		return nil
-	}
-	if id := d.Query.CompanyID(); id != nil {
-		names, err := u.CRM.RecordNames(ctx, p, crm.EntityCompany, []uuid.UUID{*id})
-		if err != nil {
-			return err
-		}
-		d.CompanyName = names[*id]
-	}
+// companyChoices offers the companies the list page read as a filter when
+// there are few (none without companies:read).
+func (d *contactListData) companyChoices() {
 	if d.choices.CompaniesMore {
-		return nil
+		return
 	}
 	for _, c := range d.choices.Companies {
 		d.Companies = append(d.Companies, option{Value: c.ID.String(), Label: c.Name})
 	}
-	return nil
 }
 
-// contactCompanies looks up the companies of a page of contacts at once.
-func (u *UI) contactCompanies(ctx context.Context, p *auth.Principal, items []*crm.Contact) (map[uuid.UUID]string, error) {
+// contactCompanies looks up the companies of a page of contacts, and the
+// company filtered by if there is one, at once.
+func (u *UI) contactCompanies(ctx context.Context, p *auth.Principal, items []*crm.Contact, filtered *uuid.UUID) (map[uuid.UUID]string, error) {
 	var ids []uuid.UUID
 	seen := map[uuid.UUID]bool{}
+	if filtered != nil {
+		seen[*filtered] = true
+		ids = append(ids, *filtered)
+	}
 	for _, c := range items {
 		if c.CompanyID != nil && !seen[*c.CompanyID] {
 			seen[*c.CompanyID] = true
@@ -445,7 +441,7 @@ func (u *UI) contactExport(w http.ResponseWriter, r *http.Request, p *auth.Princ
 			f.Cursor = cursor
 			return u.CRM.ListContacts(r.Context(), p, f)
 		}, func(items []*crm.Contact) ([][]string, error) {
-			names, err := u.contactCompanies(r.Context(), p, items)
+			names, err := u.contactCompanies(r.Context(), p, items, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -474,7 +470,7 @@ func (u *UI) contactExportVCF(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}, func() {
 		attachment(w, "text/vcard; charset=utf-8", exportName(v, "kontakte", "vcf"))
 	}, func(items []*crm.Contact) error {
-		names, err := u.contactCompanies(r.Context(), p, items)
+		names, err := u.contactCompanies(r.Context(), p, items, nil)
 		if err != nil {
 			return err
 		}
@@ -502,7 +498,7 @@ func (u *UI) contactVCard(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		u.fail(w, r, p, err)
 		return
 	}
-	names, err := u.contactCompanies(r.Context(), p, []*crm.Contact{c})
+	names, err := u.contactCompanies(r.Context(), p, []*crm.Contact{c}, nil)
 	if err != nil {
 		u.fail(w, r, p, err)
 		return
