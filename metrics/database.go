@@ -34,9 +34,11 @@ func (c *databaseCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *databaseCollector) Collect(ch chan<- prometheus.Metric) {
+	// start is taken before the deadline is set, so a ping that runs into
+	// the timeout never reports less than the timeout.
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	start := time.Now()
 	err := c.ping(ctx)
 	up := 1.0
 	if err != nil {
