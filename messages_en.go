@@ -226,7 +226,6 @@ var messagesDEtoEN = map[string]string{
 	"Das Passwort wurde inzwischen geändert. Bitte neu anmelden.":                                             "The password has been changed in the meantime. Please log in again.",
 
 	// web
-	"Ungültiges oder fehlendes Formular-Token. Bitte laden Sie die Seite neu.": "Invalid or missing form token. Please reload the page.",
 	"Ungültige Eingabe.": "Invalid input.",
 }
 

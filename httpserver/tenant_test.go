@@ -61,6 +61,20 @@ func TestTenantResolution(t *testing.T) {
 		res.problem(t)
 	})
 
+	t.Run("unknown host page in the browser's language", func(t *testing.T) {
+		for lang, want := range map[string]string{
+			"":                        `<html lang="de"><head><meta charset="utf-8"><title>Nicht gefunden</title>`,
+			"de-CH,de;q=0.9":          `<html lang="de"><head><meta charset="utf-8"><title>Nicht gefunden</title>`,
+			"en-GB,en;q=0.9":          `<html lang="en"><head><meta charset="utf-8"><title>Not found</title>`,
+			"fr-CH,en;q=0.8,de;q=0.5": `<html lang="en">`,
+		} {
+			res := s.do(t, request{Path: "/login", Host: "unknown.test", Header: map[string]string{"Accept-Language": lang}})
+			if res.Status != http.StatusNotFound || !strings.Contains(res.Body, want) {
+				t.Errorf("Accept-Language %q: %d %s, want %s", lang, res.Status, res.Body, want)
+			}
+		}
+	})
+
 	t.Run("host matching ignores case, port and trailing dot", func(t *testing.T) {
 		for host, name := range map[string]string{
 			"alpha.test":       "Alpha AG",

@@ -40,6 +40,26 @@ func TestServiceMessagesFollowLanguage(t *testing.T) {
 		}
 	}
 
+	// A post without the form token, or with another one (a page left open
+	// across a new login): refused on the error page in the user's language,
+	// which carries a fresh token; nothing is saved.
+	for _, tt := range []struct {
+		b    *browser
+		want string
+	}{{de, "Das Formular ist abgelaufen. Bitte versuchen Sie es noch einmal."}, {en, "The form has expired. Please try again."}} {
+		for _, token := range []string{"", strings.Repeat("x", 43)} {
+			form := url.Values{"name": {"Ohne Token AG"}}
+			if token != "" {
+				form.Set("csrf_token", token)
+			}
+			resp, page := tt.b.do("POST", "/companies", form)
+			wantStatus(t, "company without the form token", resp, page, http.StatusForbidden, tt.want, `role="alert"`, `name="csrf-token"`)
+		}
+	}
+	if page := de.page("/companies?q=Ohne+Token", http.StatusOK); strings.Contains(page, "Ohne Token AG") {
+		t.Error("a post without the form token created a company")
+	}
+
 	// A message built from a format: the minimum length of a password.
 	short := url.Values{"current_password": {testfix.Password}, "password": {"kurz12"}, "password_repeat": {"kurz12"}}
 	resp, page := de.post("/profile/password", short)

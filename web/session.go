@@ -166,7 +166,10 @@ func (u *UI) requireUser(next pageHandler) http.HandlerFunc {
 				r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			}
 			if !u.checkCSRF(r) {
-				u.csrfRefused(w, r)
+				// A page left open across a new login elsewhere, or a forged
+				// post: nothing is changed; the error page, in the user's
+				// language, carries a fresh token for the next try.
+				u.errorPage(w, r, p, http.StatusForbidden, "error.csrf")
 				return
 			}
 		}
@@ -176,10 +179,6 @@ func (u *UI) requireUser(next pageHandler) http.HandlerFunc {
 
 func isMultipart(r *http.Request) bool {
 	return strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data")
-}
-
-func (u *UI) csrfRefused(w http.ResponseWriter, r *http.Request) {
-	http.Error(w, "Ungültiges oder fehlendes Formular-Token. Bitte laden Sie die Seite neu.", http.StatusForbidden)
 }
 
 func (u *UI) setSession(w http.ResponseWriter, pair *auth.TokenPair) {
