@@ -87,7 +87,14 @@ func TestDashboardPage(t *testing.T) {
 	if strings.Contains(page, "1&#39;250.50") || strings.Contains(page, ">Lost</a>") {
 		t.Error("beta sees alpha's figures")
 	}
-	// A boosted navigation to the start page is a real page load (Chart.js).
+	// The navigation loads the pages with scripts of their own (Chart.js,
+	// the board) directly, without a boosted request first.
+	for _, link := range []string{`<a class="brand" href="/" hx-boost="false">`, `<a href="/" hx-boost="false"`, `<a href="/deals" hx-boost="false"`} {
+		if !strings.Contains(page, link) {
+			t.Errorf("the start page lacks %s", link)
+		}
+	}
+	// A boosted navigation to the start page by another link is a real page load.
 	req, _ := http.NewRequest("GET", b.site.srv.URL+"/", nil)
 	req.Host = b.host
 	req.Header.Set("HX-Request", "true")

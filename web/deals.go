@@ -43,7 +43,9 @@ const boardPerStage = 50
 
 // needsFullLoad answers a boosted htmx navigation to a page with scripts of
 // its own (board, chart) with a real page load: htmx swaps only the body,
-// so the page's scripts in the head would never run.
+// so the page's scripts in the head would never run. The navigation's links
+// to these pages are not boosted (hx-boost="false") and so cost no extra
+// round trip; this catches the other links.
 func needsFullLoad(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodGet || r.Header.Get("HX-Boosted") != "true" {
 		return false
