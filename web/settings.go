@@ -16,22 +16,28 @@ import (
 // settingsRoutes are settings → users and roles; each needs its own
 // permission (the index page any of the settings permissions).
 func (u *UI) settingsRoutes() []route {
+	user := func(h settingsRecordHandler[*auth.User]) pageHandler {
+		return settingsRecordPage(u, u.loadUser, "settings.user_edit", h)
+	}
+	role := func(h settingsRecordHandler[*auth.Role]) pageHandler {
+		return settingsRecordPage(u, u.loadRole, "settings.role_edit", h)
+	}
 	return []route{
 		page("GET /settings", "", u.settingsIndex),
 		page("GET /settings/users", auth.PermUsersManage, u.userList),
 		page("GET /settings/users/new", auth.PermUsersManage, u.userNew),
 		page("POST /settings/users", auth.PermUsersManage, u.userInvite),
-		page("GET /settings/users/{id}", auth.PermUsersManage, u.userEdit),
-		page("POST /settings/users/{id}", auth.PermUsersManage, u.userUpdate),
-		page("POST /settings/users/{id}/disable", auth.PermUsersManage, u.userSetDisabled(true)),
-		page("POST /settings/users/{id}/enable", auth.PermUsersManage, u.userSetDisabled(false)),
+		page("GET /settings/users/{id}", auth.PermUsersManage, user(u.userEdit)),
+		page("POST /settings/users/{id}", auth.PermUsersManage, user(u.userUpdate)),
+		page("POST /settings/users/{id}/disable", auth.PermUsersManage, user(u.userSetDisabled(true))),
+		page("POST /settings/users/{id}/enable", auth.PermUsersManage, user(u.userSetDisabled(false))),
 		page("POST /settings/users/{id}/link", auth.PermUsersManage, u.userLink),
 		page("GET /settings/roles", auth.PermRolesManage, u.roleList),
 		page("GET /settings/roles/new", auth.PermRolesManage, u.roleNew),
 		page("POST /settings/roles", auth.PermRolesManage, u.roleCreate),
-		page("GET /settings/roles/{id}", auth.PermRolesManage, u.roleEdit),
-		page("POST /settings/roles/{id}", auth.PermRolesManage, u.roleUpdate),
-		page("POST /settings/roles/{id}/delete", auth.PermRolesManage, u.roleDelete),
+		page("GET /settings/roles/{id}", auth.PermRolesManage, role(u.roleEdit)),
+		page("POST /settings/roles/{id}", auth.PermRolesManage, role(u.roleUpdate)),
+		page("POST /settings/roles/{id}/delete", auth.PermRolesManage, role(u.roleDelete)),
 	}
 }
 
@@ -101,14 +107,8 @@ type userListView struct {
 }
 
 func (u *UI) userList(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	users, err := u.Auth.ListUsers(r.Context(), p)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.users")
-	v.Data = userListView{Users: users}
-	u.render(w, r, http.StatusOK, "settings_users", v)
+	settingsList(u, w, r, p, "settings.users", "settings_users", u.Auth.ListUsers,
+		func(users []*auth.User) any { return userListView{Users: users} })
 }
 
 // userFormView is the invitation and the edit form of a user.
@@ -155,12 +155,7 @@ func (u *UI) userInvite(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		RoleIDs: roleIDs(r.PostForm["role_ids"])}
 	user, link, err := u.Auth.InviteUser(r.Context(), p, in, meta(r))
 	if err != nil {
-		status := adminFormErrors(v, err)
-		if status == 0 {
-			u.fail(w, r, p, err)
-			return
-		}
-		u.renderUserForm(w, r, p, v, status, nil)
+		u.formError(w, r, p, v, err, func(status int) { u.renderUserForm(w, r, p, v, status, nil) })
 		return
 	}
 	u.showUserLink(w, r, p, user, link)
@@ -201,16 +196,7 @@ func linkURL(r *http.Request, token string) string {
 }
 
 func (u *UI) loadUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) (*auth.User, bool) {
-	id, ok := u.pathValueID(w, r, p, "id")
-	if !ok {
-		return nil, false
-	}
-	user, err := u.Auth.User(r.Context(), p, id)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return nil, false
-	}
-	return user, true
+	return settingsRecord(u, w, r, p, u.Auth.User)
 }
 
 func userForm(user *auth.User) url.Values {
@@ -221,12 +207,7 @@ func userForm(user *auth.User) url.Values {
 	return f
 }
 
-func (u *UI) userEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	user, ok := u.loadUser(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.user_edit")
+func (u *UI) userEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, user *auth.User) {
 	v.Form = userForm(user)
 	u.renderUserForm(w, r, p, v, http.StatusOK, user)
 }
@@ -236,12 +217,7 @@ func formVersion(r *http.Request) int {
 	return n
 }
 
-func (u *UI) userUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	user, ok := u.loadUser(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.user_edit")
+func (u *UI) userUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, user *auth.User) {
 	v.Form = r.PostForm
 	email, name, locale := r.PostFormValue("email"), r.PostFormValue("name"), r.PostFormValue("locale")
 	ids := roleIDs(r.PostForm["role_ids"])
@@ -250,47 +226,24 @@ func (u *UI) userUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	}
 	_, err := u.Auth.UpdateUser(r.Context(), p, user.ID, auth.UserPatch{Email: &email, Name: &name, Locale: &locale, RoleIDs: &ids,
 		Version: formVersion(r)}, meta(r))
-	if err != nil {
-		status := adminFormErrors(v, err)
-		if status == 0 {
-			u.fail(w, r, p, err)
-			return
-		}
-		u.renderUserForm(w, r, p, v, status, user)
-		return
-	}
-	u.setFlash(w, flash{Kind: "ok", Message: v.T("flash.saved")})
-	redirect(w, r, "/settings/users")
+	u.settingsDone(w, r, p, v, err, func(status int) { u.renderUserForm(w, r, p, v, status, user) }, "flash.saved", "/settings/users")
 }
 
-func (u *UI) userSetDisabled(disabled bool) pageHandler {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-		user, ok := u.loadUser(w, r, p)
-		if !ok {
-			return
-		}
-		v := u.settingsView(w, r, p, "settings.user_edit")
+func (u *UI) userSetDisabled(disabled bool) settingsRecordHandler[*auth.User] {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, user *auth.User) {
 		_, err := u.Auth.UpdateUser(r.Context(), p, user.ID, auth.UserPatch{Disabled: &disabled, Version: formVersion(r)}, meta(r))
-		if err != nil {
-			// Refusals (the last administrator, oneself) show on the form.
+		key := "settings.user_enabled"
+		if disabled {
+			key = "settings.user_disabled"
+		}
+		// Refusals (the last administrator, oneself) show on the form.
+		u.settingsDone(w, r, p, v, err, func(status int) {
 			v.Form = userForm(user)
-			status := adminFormErrors(v, err)
-			if status == 0 {
-				u.fail(w, r, p, err)
-				return
-			}
 			if msg := v.Fields["disabled"]; msg != "" {
 				v.Error = msg
 			}
 			u.renderUserForm(w, r, p, v, status, user)
-			return
-		}
-		msg := "settings.user_enabled"
-		if disabled {
-			msg = "settings.user_disabled"
-		}
-		u.setFlash(w, flash{Kind: "ok", Message: v.T(msg)})
-		redirect(w, r, "/settings/users")
+		}, key, "/settings/users")
 	}
 }
 
@@ -309,12 +262,7 @@ func (u *UI) userLink(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 	if err != nil {
 		v := u.settingsView(w, r, p, "settings.user_edit")
 		v.Form = userForm(user)
-		status := adminFormErrors(v, err)
-		if status == 0 {
-			u.fail(w, r, p, err)
-			return
-		}
-		u.renderUserForm(w, r, p, v, status, user)
+		u.formError(w, r, p, v, err, func(status int) { u.renderUserForm(w, r, p, v, status, user) })
 		return
 	}
 	u.showUserLink(w, r, p, user, link)
@@ -327,14 +275,8 @@ type roleListView struct {
 }
 
 func (u *UI) roleList(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	roles, err := u.Auth.ListRoles(r.Context(), p)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.roles")
-	v.Data = roleListView{Roles: roles}
-	u.render(w, r, http.StatusOK, "settings_roles", v)
+	settingsList(u, w, r, p, "settings.roles", "settings_roles", u.Auth.ListRoles,
+		func(roles []*auth.Role) any { return roleListView{Roles: roles} })
 }
 
 // permRow is one permission of the role editor with its current setting:
@@ -407,81 +349,30 @@ func (u *UI) roleCreate(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	v.Form = r.PostForm
 	_, err := u.Auth.CreateRole(r.Context(), p, auth.RoleInput{Name: r.PostFormValue("name"), Description: r.PostFormValue("description"),
 		Permissions: rolePerms(r.PostForm)}, meta(r))
-	if err != nil {
-		status := adminFormErrors(v, err)
-		if status == 0 {
-			u.fail(w, r, p, err)
-			return
-		}
-		u.renderRoleForm(w, r, v, status, nil)
-		return
-	}
-	u.setFlash(w, flash{Kind: "ok", Message: v.T("flash.saved")})
-	redirect(w, r, "/settings/roles")
+	u.settingsDone(w, r, p, v, err, func(status int) { u.renderRoleForm(w, r, v, status, nil) }, "flash.saved", "/settings/roles")
 }
 
 func (u *UI) loadRole(w http.ResponseWriter, r *http.Request, p *auth.Principal) (*auth.Role, bool) {
-	id, ok := u.pathValueID(w, r, p, "id")
-	if !ok {
-		return nil, false
-	}
-	role, err := u.Auth.Role(r.Context(), p, id)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return nil, false
-	}
-	return role, true
+	return settingsRecord(u, w, r, p, u.Auth.Role)
 }
 
-func (u *UI) roleEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	role, ok := u.loadRole(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.role_edit")
+func (u *UI) roleEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, role *auth.Role) {
 	v.Form = roleForm(role)
 	u.renderRoleForm(w, r, v, http.StatusOK, role)
 }
 
-func (u *UI) roleUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	role, ok := u.loadRole(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.role_edit")
+func (u *UI) roleUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, role *auth.Role) {
 	v.Form = r.PostForm
 	name, desc, perms := r.PostFormValue("name"), r.PostFormValue("description"), rolePerms(r.PostForm)
 	_, err := u.Auth.UpdateRole(r.Context(), p, role.ID, auth.RolePatch{Name: &name, Description: &desc, Permissions: &perms,
 		Version: formVersion(r)}, meta(r))
-	if err != nil {
-		status := adminFormErrors(v, err)
-		if status == 0 {
-			u.fail(w, r, p, err)
-			return
-		}
-		u.renderRoleForm(w, r, v, status, role)
-		return
-	}
-	u.setFlash(w, flash{Kind: "ok", Message: v.T("flash.saved")})
-	redirect(w, r, "/settings/roles")
+	u.settingsDone(w, r, p, v, err, func(status int) { u.renderRoleForm(w, r, v, status, role) }, "flash.saved", "/settings/roles")
 }
 
-func (u *UI) roleDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	role, ok := u.loadRole(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.role_edit")
-	if err := u.Auth.DeleteRole(r.Context(), p, role.ID, meta(r)); err != nil {
+func (u *UI) roleDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, role *auth.Role) {
+	err := u.Auth.DeleteRole(r.Context(), p, role.ID, meta(r))
+	u.settingsDone(w, r, p, v, err, func(status int) {
 		v.Form = roleForm(role)
-		status := adminFormErrors(v, err)
-		if status == 0 {
-			u.fail(w, r, p, err)
-			return
-		}
 		u.renderRoleForm(w, r, v, status, role)
-		return
-	}
-	u.setFlash(w, flash{Kind: "ok", Message: v.T("settings.deleted")})
-	redirect(w, r, "/settings/roles")
+	}, "settings.deleted", "/settings/roles")
 }

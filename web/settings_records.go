@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -20,28 +21,37 @@ import (
 // settingsRecordRoutes are settings → pipelines and stages, custom fields,
 // tags and the tenant profile.
 func (u *UI) settingsRecordRoutes() []route {
+	pipeline := func(h settingsRecordHandler[*crm.Pipeline]) pageHandler {
+		return settingsRecordPage(u, u.loadPipeline, "settings.pipeline", h)
+	}
+	field := func(h settingsRecordHandler[*crm.CustomField]) pageHandler {
+		return settingsRecordPage(u, u.loadField, "settings.field_edit", h)
+	}
+	tag := func(h settingsRecordHandler[*crm.Tag]) pageHandler {
+		return settingsRecordPage(u, u.loadTag, "settings.tag_edit", h)
+	}
 	return []route{
 		page("GET /settings/pipelines", auth.PermPipelinesManage, u.pipelineList),
 		page("POST /settings/pipelines", auth.PermPipelinesManage, u.pipelineCreate),
-		page("GET /settings/pipelines/{id}", auth.PermPipelinesManage, u.pipelineEdit),
-		page("POST /settings/pipelines/{id}", auth.PermPipelinesManage, u.pipelineUpdate),
-		page("POST /settings/pipelines/{id}/delete", auth.PermPipelinesManage, u.pipelineDelete),
-		page("POST /settings/pipelines/{id}/stages", auth.PermPipelinesManage, u.stageCreate),
-		page("GET /settings/pipelines/{id}/stages/{sid}", auth.PermPipelinesManage, u.stageEdit),
-		page("POST /settings/pipelines/{id}/stages/{sid}", auth.PermPipelinesManage, u.stageUpdate),
-		page("POST /settings/pipelines/{id}/stages/{sid}/move", auth.PermPipelinesManage, u.stageMove),
-		page("POST /settings/pipelines/{id}/stages/{sid}/delete", auth.PermPipelinesManage, u.stageDelete),
+		page("GET /settings/pipelines/{id}", auth.PermPipelinesManage, pipeline(u.pipelineEdit)),
+		page("POST /settings/pipelines/{id}", auth.PermPipelinesManage, pipeline(u.pipelineUpdate)),
+		page("POST /settings/pipelines/{id}/delete", auth.PermPipelinesManage, pipeline(u.pipelineDelete)),
+		page("POST /settings/pipelines/{id}/stages", auth.PermPipelinesManage, pipeline(u.stageCreate)),
+		page("GET /settings/pipelines/{id}/stages/{sid}", auth.PermPipelinesManage, u.stagePage("settings.stage", u.stageEdit)),
+		page("POST /settings/pipelines/{id}/stages/{sid}", auth.PermPipelinesManage, u.stagePage("settings.stage", u.stageUpdate)),
+		page("POST /settings/pipelines/{id}/stages/{sid}/move", auth.PermPipelinesManage, u.stagePage("settings.pipeline", u.stageMove)),
+		page("POST /settings/pipelines/{id}/stages/{sid}/delete", auth.PermPipelinesManage, u.stagePage("settings.stage", u.stageDelete)),
 		page("GET /settings/fields", auth.PermSettingsManage, u.fieldList),
 		page("GET /settings/fields/new", auth.PermSettingsManage, u.fieldNew),
 		page("POST /settings/fields", auth.PermSettingsManage, u.fieldCreate),
-		page("GET /settings/fields/{id}", auth.PermSettingsManage, u.fieldEdit),
-		page("POST /settings/fields/{id}", auth.PermSettingsManage, u.fieldUpdate),
-		page("POST /settings/fields/{id}/delete", auth.PermSettingsManage, u.fieldDelete),
+		page("GET /settings/fields/{id}", auth.PermSettingsManage, field(u.fieldEdit)),
+		page("POST /settings/fields/{id}", auth.PermSettingsManage, field(u.fieldUpdate)),
+		page("POST /settings/fields/{id}/delete", auth.PermSettingsManage, field(u.fieldDelete)),
 		page("GET /settings/tags", auth.PermTagsManage, u.tagList),
 		page("POST /settings/tags", auth.PermTagsManage, u.tagCreate),
-		page("GET /settings/tags/{id}", auth.PermTagsManage, u.tagEdit),
-		page("POST /settings/tags/{id}", auth.PermTagsManage, u.tagUpdate),
-		page("POST /settings/tags/{id}/delete", auth.PermTagsManage, u.tagDelete),
+		page("GET /settings/tags/{id}", auth.PermTagsManage, tag(u.tagEdit)),
+		page("POST /settings/tags/{id}", auth.PermTagsManage, tag(u.tagUpdate)),
+		page("POST /settings/tags/{id}/delete", auth.PermTagsManage, tag(u.tagDelete)),
 		page("GET /settings/profile", auth.PermSettingsManage, u.profileSettings),
 		page("POST /settings/profile", auth.PermSettingsManage, u.profileSettingsSave),
 	}
@@ -109,16 +119,7 @@ type pipelineView struct {
 }
 
 func (u *UI) loadPipeline(w http.ResponseWriter, r *http.Request, p *auth.Principal) (*crm.Pipeline, bool) {
-	id, ok := u.pathValueID(w, r, p, "id")
-	if !ok {
-		return nil, false
-	}
-	pl, err := u.CRM.Pipeline(r.Context(), p, id)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return nil, false
-	}
-	return pl, true
+	return settingsRecord(u, w, r, p, u.CRM.Pipeline)
 }
 
 func (u *UI) renderPipeline(w http.ResponseWriter, r *http.Request, v *view, status int, pl *crm.Pipeline) {
@@ -132,41 +133,20 @@ func (u *UI) renderPipeline(w http.ResponseWriter, r *http.Request, v *view, sta
 	u.render(w, r, status, "settings_pipeline", v)
 }
 
-func (u *UI) pipelineEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	pl, ok := u.loadPipeline(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.pipeline")
+func (u *UI) pipelineEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, pl *crm.Pipeline) {
 	u.renderPipeline(w, r, v, http.StatusOK, pl)
 }
 
-func (u *UI) pipelineUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	pl, ok := u.loadPipeline(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.pipeline")
+func (u *UI) pipelineUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, pl *crm.Pipeline) {
 	v.Form = r.PostForm
 	name := r.PostFormValue("name")
-	if _, err := u.CRM.UpdatePipeline(r.Context(), p, pl.ID, crm.PipelineInput{Name: &name, Version: formVersion(r)}, meta(r)); err != nil {
-		u.formError(w, r, p, v, err, func(status int) { u.renderPipeline(w, r, v, status, pl) })
-		return
-	}
-	u.saved(w, r, v, "flash.saved", "/settings/pipelines/"+pl.ID.String())
+	_, err := u.CRM.UpdatePipeline(r.Context(), p, pl.ID, crm.PipelineInput{Name: &name, Version: formVersion(r)}, meta(r))
+	u.settingsDone(w, r, p, v, err, func(status int) { u.renderPipeline(w, r, v, status, pl) }, "flash.saved", "/settings/pipelines/"+pl.ID.String())
 }
 
-func (u *UI) pipelineDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	pl, ok := u.loadPipeline(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.pipeline")
-	if err := u.CRM.DeletePipeline(r.Context(), p, pl.ID, meta(r)); err != nil {
-		u.formError(w, r, p, v, err, func(status int) { u.renderPipeline(w, r, v, status, pl) })
-		return
-	}
-	u.saved(w, r, v, "settings.deleted", "/settings/pipelines")
+func (u *UI) pipelineDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, pl *crm.Pipeline) {
+	err := u.CRM.DeletePipeline(r.Context(), p, pl.ID, meta(r))
+	u.settingsDone(w, r, p, v, err, func(status int) { u.renderPipeline(w, r, v, status, pl) }, "settings.deleted", "/settings/pipelines")
 }
 
 // stageInput reads a stage form; fields are prefixed with stage_ on the
@@ -193,12 +173,7 @@ func stageErrors(v *view, prefix string) {
 	}
 }
 
-func (u *UI) stageCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	pl, ok := u.loadPipeline(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.pipeline")
+func (u *UI) stageCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, pl *crm.Pipeline) {
 	v.Form = url.Values{"name": {pl.Name}}
 	for k, vals := range r.PostForm {
 		v.Form[k] = vals
@@ -208,14 +183,10 @@ func (u *UI) stageCreate(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if err == nil {
 		_, err = u.CRM.CreateStage(r.Context(), p, pl.ID, in, meta(r))
 	}
-	if err != nil {
-		u.formError(w, r, p, v, err, func(status int) {
-			stageErrors(v, "stage_")
-			u.renderPipeline(w, r, v, status, pl)
-		})
-		return
-	}
-	u.saved(w, r, v, "flash.saved", "/settings/pipelines/"+pl.ID.String())
+	u.settingsDone(w, r, p, v, err, func(status int) {
+		stageErrors(v, "stage_")
+		u.renderPipeline(w, r, v, status, pl)
+	}, "flash.saved", "/settings/pipelines/"+pl.ID.String())
 }
 
 func (u *UI) loadStage(w http.ResponseWriter, r *http.Request, p *auth.Principal) (*crm.Pipeline, *crm.Stage, bool) {
@@ -227,13 +198,20 @@ func (u *UI) loadStage(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	if !ok {
 		return nil, nil, false
 	}
-	for _, s := range pl.Stages {
-		if s.ID == sid {
-			return pl, s, true
+	s, ok := settingsFind(u, w, r, p, pl.Stages, sid, func(s *crm.Stage) uuid.UUID { return s.ID })
+	return pl, s, ok
+}
+
+// stagePage makes the handler of a page on the stage the path names, as
+// settingsRecordPage does for the other records.
+func (u *UI) stagePage(title string, h func(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, pl *crm.Pipeline, s *crm.Stage)) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		pl, s, ok := u.loadStage(w, r, p)
+		if !ok {
+			return
 		}
+		h(w, r, p, u.settingsView(w, r, p, title), pl, s)
 	}
-	u.errorPage(w, r, p, http.StatusNotFound, "error.not_found")
-	return nil, nil, false
 }
 
 func (u *UI) renderStage(w http.ResponseWriter, r *http.Request, v *view, status int, pl *crm.Pipeline, s *crm.Stage) {
@@ -250,45 +228,26 @@ func (u *UI) renderStage(w http.ResponseWriter, r *http.Request, v *view, status
 	u.render(w, r, status, "settings_stage", v)
 }
 
-func (u *UI) stageEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	pl, s, ok := u.loadStage(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.stage")
+func (u *UI) stageEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, pl *crm.Pipeline, s *crm.Stage) {
 	u.renderStage(w, r, v, http.StatusOK, pl, s)
 }
 
-func (u *UI) stageUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	pl, s, ok := u.loadStage(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.stage")
+func (u *UI) stageUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, pl *crm.Pipeline, s *crm.Stage) {
 	v.Form = r.PostForm
 	in, bad := stageInput(r, "")
 	err := badInput(bad)
 	if err == nil {
 		_, err = u.CRM.UpdateStage(r.Context(), p, pl.ID, s.ID, in, meta(r))
 	}
-	if err != nil {
-		u.formError(w, r, p, v, err, func(status int) { u.renderStage(w, r, v, status, pl, s) })
-		return
-	}
-	u.saved(w, r, v, "flash.saved", "/settings/pipelines/"+pl.ID.String())
+	u.settingsDone(w, r, p, v, err, func(status int) { u.renderStage(w, r, v, status, pl, s) }, "flash.saved", "/settings/pipelines/"+pl.ID.String())
 }
 
 // stageMove moves a stage one place up or down.
-func (u *UI) stageMove(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	pl, s, ok := u.loadStage(w, r, p)
-	if !ok {
-		return
-	}
+func (u *UI) stageMove(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, pl *crm.Pipeline, s *crm.Stage) {
 	pos := s.Position + 1
 	if r.PostFormValue("direction") == "up" {
 		pos = s.Position - 1
 	}
-	v := u.settingsView(w, r, p, "settings.pipeline")
 	if pos >= 0 && pos < len(pl.Stages) {
 		if _, err := u.CRM.UpdateStage(r.Context(), p, pl.ID, s.ID, crm.StageInput{Position: &pos, Version: formVersion(r)}, meta(r)); err != nil {
 			u.formError(w, r, p, v, err, func(status int) { u.renderPipeline(w, r, v, status, pl) })
@@ -298,12 +257,7 @@ func (u *UI) stageMove(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	u.saved(w, r, v, "flash.saved", "/settings/pipelines/"+pl.ID.String()+"#stage-"+s.ID.String())
 }
 
-func (u *UI) stageDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	pl, s, ok := u.loadStage(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.stage")
+func (u *UI) stageDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, pl *crm.Pipeline, s *crm.Stage) {
 	var moveTo *uuid.UUID
 	if id, err := uuid.Parse(r.PostFormValue("move_to")); err == nil {
 		moveTo = &id
@@ -337,25 +291,25 @@ type fieldsView struct {
 	Groups []fieldGroup
 }
 
+// allCustomFields lists the custom fields of every entity.
+func (u *UI) allCustomFields(ctx context.Context, p *auth.Principal) ([]*crm.CustomField, error) {
+	return u.CRM.CustomFields(ctx, p, "")
+}
+
 func (u *UI) fieldList(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	list, err := u.CRM.CustomFields(r.Context(), p, "")
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	var groups []fieldGroup
-	for _, e := range fieldEntities {
-		g := fieldGroup{Entity: e}
-		for _, f := range list {
-			if f.Entity == e {
-				g.Fields = append(g.Fields, f)
+	settingsList(u, w, r, p, "settings.fields", "settings_fields", u.allCustomFields, func(list []*crm.CustomField) any {
+		var groups []fieldGroup
+		for _, e := range fieldEntities {
+			g := fieldGroup{Entity: e}
+			for _, f := range list {
+				if f.Entity == e {
+					g.Fields = append(g.Fields, f)
+				}
 			}
+			groups = append(groups, g)
 		}
-		groups = append(groups, g)
-	}
-	v := u.settingsView(w, r, p, "settings.fields")
-	v.Data = fieldsView{Groups: groups}
-	u.render(w, r, http.StatusOK, "settings_fields", v)
+		return fieldsView{Groups: groups}
+	})
 }
 
 type fieldFormView struct {
@@ -400,38 +354,14 @@ func (u *UI) fieldCreate(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	required := r.PostFormValue("required") == "true"
 	_, err := u.CRM.CreateCustomField(r.Context(), p, crm.CustomFieldInput{Entity: &entity, Key: &key, Label: &label, Type: &typ,
 		Required: &required, Options: fieldOptions(r)}, meta(r))
-	if err != nil {
-		u.formError(w, r, p, v, err, func(status int) { u.renderField(w, r, v, status, nil) })
-		return
-	}
-	u.saved(w, r, v, "flash.saved", "/settings/fields")
+	u.settingsDone(w, r, p, v, err, func(status int) { u.renderField(w, r, v, status, nil) }, "flash.saved", "/settings/fields")
 }
 
 func (u *UI) loadField(w http.ResponseWriter, r *http.Request, p *auth.Principal) (*crm.CustomField, bool) {
-	id, ok := u.pathValueID(w, r, p, "id")
-	if !ok {
-		return nil, false
-	}
-	list, err := u.CRM.CustomFields(r.Context(), p, "")
-	if err != nil {
-		u.fail(w, r, p, err)
-		return nil, false
-	}
-	for _, f := range list {
-		if f.ID == id {
-			return f, true
-		}
-	}
-	u.errorPage(w, r, p, http.StatusNotFound, "error.not_found")
-	return nil, false
+	return settingsListed(u, w, r, p, u.allCustomFields, func(f *crm.CustomField) uuid.UUID { return f.ID })
 }
 
-func (u *UI) fieldEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	f, ok := u.loadField(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.field_edit")
+func (u *UI) fieldEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, f *crm.CustomField) {
 	v.Form = url.Values{"entity": {f.Entity}, "key": {f.Key}, "label": {f.Label}, "type": {f.Type},
 		"options": {strings.Join(f.Options, "\n")}, "version": {strconv.Itoa(f.Version)}}
 	if f.Required {
@@ -440,12 +370,7 @@ func (u *UI) fieldEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	u.renderField(w, r, v, http.StatusOK, f)
 }
 
-func (u *UI) fieldUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	f, ok := u.loadField(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.field_edit")
+func (u *UI) fieldUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, f *crm.CustomField) {
 	v.Form = r.PostForm
 	v.Form.Set("entity", f.Entity)
 	v.Form.Set("key", f.Key)
@@ -456,24 +381,13 @@ func (u *UI) fieldUpdate(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if f.Type == crm.FieldChoice || f.Type == crm.FieldMulti {
 		in.Options = fieldOptions(r)
 	}
-	if _, err := u.CRM.UpdateCustomField(r.Context(), p, f.ID, in, meta(r)); err != nil {
-		u.formError(w, r, p, v, err, func(status int) { u.renderField(w, r, v, status, f) })
-		return
-	}
-	u.saved(w, r, v, "flash.saved", "/settings/fields")
+	_, err := u.CRM.UpdateCustomField(r.Context(), p, f.ID, in, meta(r))
+	u.settingsDone(w, r, p, v, err, func(status int) { u.renderField(w, r, v, status, f) }, "flash.saved", "/settings/fields")
 }
 
-func (u *UI) fieldDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	f, ok := u.loadField(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.field_edit")
-	if err := u.CRM.DeleteCustomField(r.Context(), p, f.ID, meta(r)); err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	u.saved(w, r, v, "settings.deleted", "/settings/fields")
+func (u *UI) fieldDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, f *crm.CustomField) {
+	err := u.CRM.DeleteCustomField(r.Context(), p, f.ID, meta(r))
+	u.settingsDone(w, r, p, v, err, nil, "settings.deleted", "/settings/fields")
 }
 
 // ---- tags ----
@@ -507,68 +421,29 @@ func (u *UI) tagCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	v := u.settingsView(w, r, p, "settings.tags")
 	v.Form = r.PostForm
 	name, color := r.PostFormValue("name"), r.PostFormValue("color")
-	if _, err := u.CRM.CreateTag(r.Context(), p, crm.TagInput{Name: &name, Color: &color}, meta(r)); err != nil {
-		u.formError(w, r, p, v, err, func(status int) { u.renderTags(w, r, p, v, status, nil) })
-		return
-	}
-	u.saved(w, r, v, "flash.saved", "/settings/tags")
+	_, err := u.CRM.CreateTag(r.Context(), p, crm.TagInput{Name: &name, Color: &color}, meta(r))
+	u.settingsDone(w, r, p, v, err, func(status int) { u.renderTags(w, r, p, v, status, nil) }, "flash.saved", "/settings/tags")
 }
 
 func (u *UI) loadTag(w http.ResponseWriter, r *http.Request, p *auth.Principal) (*crm.Tag, bool) {
-	id, ok := u.pathValueID(w, r, p, "id")
-	if !ok {
-		return nil, false
-	}
-	list, err := u.CRM.Tags(r.Context(), p)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return nil, false
-	}
-	for _, t := range list {
-		if t.ID == id {
-			return t, true
-		}
-	}
-	u.errorPage(w, r, p, http.StatusNotFound, "error.not_found")
-	return nil, false
+	return settingsListed(u, w, r, p, u.CRM.Tags, func(t *crm.Tag) uuid.UUID { return t.ID })
 }
 
-func (u *UI) tagEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	t, ok := u.loadTag(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.tag_edit")
+func (u *UI) tagEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, t *crm.Tag) {
 	v.Form = url.Values{"name": {t.Name}, "color": {t.Color}, "version": {strconv.Itoa(t.Version)}}
 	u.renderTags(w, r, p, v, http.StatusOK, t)
 }
 
-func (u *UI) tagUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	t, ok := u.loadTag(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.tag_edit")
+func (u *UI) tagUpdate(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, t *crm.Tag) {
 	v.Form = r.PostForm
 	name, color := r.PostFormValue("name"), r.PostFormValue("color")
-	if _, err := u.CRM.UpdateTag(r.Context(), p, t.ID, crm.TagInput{Name: &name, Color: &color, Version: formVersion(r)}, meta(r)); err != nil {
-		u.formError(w, r, p, v, err, func(status int) { u.renderTags(w, r, p, v, status, t) })
-		return
-	}
-	u.saved(w, r, v, "flash.saved", "/settings/tags")
+	_, err := u.CRM.UpdateTag(r.Context(), p, t.ID, crm.TagInput{Name: &name, Color: &color, Version: formVersion(r)}, meta(r))
+	u.settingsDone(w, r, p, v, err, func(status int) { u.renderTags(w, r, p, v, status, t) }, "flash.saved", "/settings/tags")
 }
 
-func (u *UI) tagDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	t, ok := u.loadTag(w, r, p)
-	if !ok {
-		return
-	}
-	v := u.settingsView(w, r, p, "settings.tag_edit")
-	if err := u.CRM.DeleteTag(r.Context(), p, t.ID, meta(r)); err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	u.saved(w, r, v, "settings.deleted", "/settings/tags")
+func (u *UI) tagDelete(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, t *crm.Tag) {
+	err := u.CRM.DeleteTag(r.Context(), p, t.ID, meta(r))
+	u.settingsDone(w, r, p, v, err, nil, "settings.deleted", "/settings/tags")
 }
 
 // ---- tenant profile ----
@@ -638,11 +513,8 @@ func (u *UI) profileSettingsSave(w http.ResponseWriter, r *http.Request, p *auth
 			}
 		}
 	}
-	if _, err := u.CRM.UpdateTenantProfile(r.Context(), p, in, meta(r)); err != nil {
-		u.formError(w, r, p, v, err, func(status int) { u.renderProfileSettings(w, r, p, v, status) })
-		return
-	}
-	u.saved(w, r, v, "flash.saved", "/settings/profile")
+	_, err := u.CRM.UpdateTenantProfile(r.Context(), p, in, meta(r))
+	u.settingsDone(w, r, p, v, err, func(status int) { u.renderProfileSettings(w, r, p, v, status) }, "flash.saved", "/settings/profile")
 }
 
 func formVersionOf(f url.Values) int {
