@@ -16,12 +16,8 @@ import (
 // settingsRoutes are settings → users and roles; each needs its own
 // permission (the index page any of the settings permissions).
 func (u *UI) settingsRoutes() []route {
-	user := func(h settingsRecordHandler[*auth.User]) pageHandler {
-		return settingsRecordPage(u, u.loadUser, "settings.user_edit", h)
-	}
-	role := func(h settingsRecordHandler[*auth.Role]) pageHandler {
-		return settingsRecordPage(u, u.loadRole, "settings.role_edit", h)
-	}
+	user := settingsRecordPages(u, u.loadUser, "settings.user_edit")
+	role := settingsRecordPages(u, u.loadRole, "settings.role_edit")
 	return []route{
 		page("GET /settings", "", u.settingsIndex),
 		page("GET /settings/users", auth.PermUsersManage, u.userList),

@@ -95,16 +95,19 @@ func (u *UI) settingsDone(w http.ResponseWriter, r *http.Request, p *auth.Princi
 // the page starts with.
 type settingsRecordHandler[T any] func(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, rec T)
 
-// settingsRecordPage makes the handler of a page on one settings record:
-// it loads the record with load, which answers itself when that fails,
-// then starts the view with title and hands both to h.
-func settingsRecordPage[T any](u *UI, load func(http.ResponseWriter, *http.Request, *auth.Principal) (T, bool), title string,
-	h settingsRecordHandler[T]) pageHandler {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-		rec, ok := load(w, r, p)
-		if !ok {
-			return
+// settingsRecordPages makes the handlers of the pages on one kind of
+// settings record: each loads the record with load, which answers itself
+// when that fails, then starts the view with title and hands both to its
+// settingsRecordHandler.
+func settingsRecordPages[T any](u *UI, load func(http.ResponseWriter, *http.Request, *auth.Principal) (T, bool),
+	title string) func(settingsRecordHandler[T]) pageHandler {
+	return func(h settingsRecordHandler[T]) pageHandler {
+		return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+			rec, ok := load(w, r, p)
+			if !ok {
+				return
+			}
+			h(w, r, p, u.settingsView(w, r, p, title), rec)
 		}
-		h(w, r, p, u.settingsView(w, r, p, title), rec)
 	}
 }

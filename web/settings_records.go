@@ -21,15 +21,9 @@ import (
 // settingsRecordRoutes are settings → pipelines and stages, custom fields,
 // tags and the tenant profile.
 func (u *UI) settingsRecordRoutes() []route {
-	pipeline := func(h settingsRecordHandler[*crm.Pipeline]) pageHandler {
-		return settingsRecordPage(u, u.loadPipeline, "settings.pipeline", h)
-	}
-	field := func(h settingsRecordHandler[*crm.CustomField]) pageHandler {
-		return settingsRecordPage(u, u.loadField, "settings.field_edit", h)
-	}
-	tag := func(h settingsRecordHandler[*crm.Tag]) pageHandler {
-		return settingsRecordPage(u, u.loadTag, "settings.tag_edit", h)
-	}
+	pipeline := settingsRecordPages(u, u.loadPipeline, "settings.pipeline")
+	field := settingsRecordPages(u, u.loadField, "settings.field_edit")
+	tag := settingsRecordPages(u, u.loadTag, "settings.tag_edit")
 	return []route{
 		page("GET /settings/pipelines", auth.PermPipelinesManage, u.pipelineList),
 		page("POST /settings/pipelines", auth.PermPipelinesManage, u.pipelineCreate),
