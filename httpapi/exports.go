@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -133,12 +132,7 @@ func (a *API) companyName(ctx context.Context, p *auth.Principal) func(uuid.UUID
 
 func (a *API) contactFilterFrom(r *http.Request) (crm.ContactFilter, rpcrm.Validation) {
 	lp, v := exportParams(r)
-	q := r.URL.Query()
-	f := crm.ContactFilter{ListParams: lp, CompanyID: queryID(q.Get("company_id"), "company_id", v), Language: q.Get("language")}
-	if f.Language != "" && !slices.Contains(crm.ContactLanguages, f.Language) {
-		v.Add("language", "Erwartet de, fr, it oder en.")
-	}
-	return f, v
+	return contactFilter(r.URL.Query(), lp, v), v
 }
 
 func (a *API) exportContactsCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -172,8 +166,7 @@ func (a *API) exportContactsCSV(w http.ResponseWriter, r *http.Request, p *auth.
 func (a *API) exportCompaniesCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	lp, v := exportParams(r)
 	opts := csvOptions(r, v)
-	q := r.URL.Query()
-	f := crm.CompanyFilter{ListParams: lp, City: q.Get("city"), Canton: q.Get("canton"), Industry: q.Get("industry")}
+	f := companyFilter(r.URL.Query(), lp, v)
 	if err := v.Err(); err != nil {
 		a.fail(w, r, err)
 		return
@@ -201,16 +194,7 @@ func (a *API) exportCompaniesCSV(w http.ResponseWriter, r *http.Request, p *auth
 func (a *API) exportDealsCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	lp, v := exportParams(r)
 	opts := csvOptions(r, v)
-	q := r.URL.Query()
-	f := crm.DealFilter{ListParams: lp,
-		PipelineID:        queryID(q.Get("pipeline_id"), "pipeline_id", v),
-		StageID:           queryID(q.Get("stage_id"), "stage_id", v),
-		CompanyID:         queryID(q.Get("company_id"), "company_id", v),
-		ContactID:         queryID(q.Get("contact_id"), "contact_id", v),
-		Status:            q.Get("status"),
-		ExpectedCloseFrom: queryDate(q.Get("expected_close_from"), "expected_close_from", v),
-		ExpectedCloseTo:   queryDate(q.Get("expected_close_to"), "expected_close_to", v),
-	}
+	f := dealFilter(r.URL.Query(), lp, v)
 	if err := v.Err(); err != nil {
 		a.fail(w, r, err)
 		return
