@@ -21,25 +21,22 @@ func (a *API) listPipelines(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	httpserver.JSON(w, http.StatusOK, map[string]any{"items": pls})
 }
 
-// stageID parses the {stage_id} path value.
-func stageID(r *http.Request) (uuid.UUID, error) {
-	id, err := uuid.Parse(r.PathValue("stage_id"))
-	if err != nil {
-		return uuid.Nil, rpcrm.Errorf(rpcrm.ENOTFOUND, "Phase nicht gefunden.")
+// stagePath parses the {id} (pipeline) and {stage_id} path values.
+func stagePath(r *http.Request) (id, stageID uuid.UUID, err error) {
+	if id, err = pathID(r); err != nil {
+		return uuid.Nil, uuid.Nil, err
 	}
-	return id, nil
+	if stageID, err = uuid.Parse(r.PathValue("stage_id")); err != nil {
+		return uuid.Nil, uuid.Nil, rpcrm.Errorf(rpcrm.ENOTFOUND, "Phase nicht gefunden.")
+	}
+	return id, stageID, nil
 }
 
 // The stage endpoints answer with the whole pipeline: changing one stage
 // can move the others.
 
 func (a *API) updateStage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	sid, err := stageID(r)
+	id, sid, err := stagePath(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -63,12 +60,7 @@ func (a *API) updateStage(w http.ResponseWriter, r *http.Request, p *auth.Princi
 }
 
 func (a *API) deleteStage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	sid, err := stageID(r)
+	id, sid, err := stagePath(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
