@@ -143,15 +143,24 @@ func (a *API) exportContactsCSV(w http.ResponseWriter, r *http.Request, p *auth.
 		return
 	}
 	names := nameCache{}
-	cw := csvfile.NewWriter(w, opts)
-	n, ok := stream(a, w, r, func(cursor string) (*crm.Page[*crm.Contact], error) {
+	csvExport(a, w, r, p, opts, "contacts", "kontakte", crm.ContactCSVHeader, func(cursor string) (*crm.Page[*crm.Contact], error) {
 		f.Cursor = cursor
 		return a.CRM.ListContacts(r.Context(), p, f)
-	}, func() {
-		attachment(w, "text/csv; charset=utf-8", exportName("kontakte", "csv"))
-		_ = cw.Write(crm.ContactCSVHeader)
-	}, func(c *crm.Contact) error {
-		return cw.Write(crm.ContactCSVRow(c, names.get(c.CompanyID, a.companyName(r.Context(), p))))
+	}, func(c *crm.Contact) []string {
+		return crm.ContactCSVRow(c, names.get(c.CompanyID, a.companyName(r.Context(), p)))
+	})
+}
+
+// csvExport streams a list (page by page, from next) as a CSV attachment
+// named after base, one row per record, and logs the export of kind.
+func csvExport[T any](a *API, w http.ResponseWriter, r *http.Request, p *auth.Principal, opts csvfile.WriterOptions,
+	kind, base string, header []string, next pager[T], row func(T) []string) {
+	cw := csvfile.NewWriter(w, opts)
+	n, ok := stream(a, w, r, next, func() {
+		attachment(w, "text/csv; charset=utf-8", exportName(base, "csv"))
+		_ = cw.Write(header)
+	}, func(rec T) error {
+		return cw.Write(row(rec))
 	})
 	if !ok {
 		return
@@ -160,7 +169,7 @@ func (a *API) exportContactsCSV(w http.ResponseWriter, r *http.Request, p *auth.
 		a.Log.ErrorContext(r.Context(), "export flush", "err", err)
 		return
 	}
-	a.logExport(r, p, "contacts", "csv", n)
+	a.logExport(r, p, kind, "csv", n)
 }
 
 func (a *API) exportCompaniesCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -171,24 +180,10 @@ func (a *API) exportCompaniesCSV(w http.ResponseWriter, r *http.Request, p *auth
 		a.fail(w, r, err)
 		return
 	}
-	cw := csvfile.NewWriter(w, opts)
-	n, ok := stream(a, w, r, func(cursor string) (*crm.Page[*crm.Company], error) {
+	csvExport(a, w, r, p, opts, "companies", "firmen", crm.CompanyCSVHeader, func(cursor string) (*crm.Page[*crm.Company], error) {
 		f.Cursor = cursor
 		return a.CRM.ListCompanies(r.Context(), p, f)
-	}, func() {
-		attachment(w, "text/csv; charset=utf-8", exportName("firmen", "csv"))
-		_ = cw.Write(crm.CompanyCSVHeader)
-	}, func(c *crm.Company) error {
-		return cw.Write(crm.CompanyCSVRow(c))
-	})
-	if !ok {
-		return
-	}
-	if err := cw.Flush(); err != nil {
-		a.Log.ErrorContext(r.Context(), "export flush", "err", err)
-		return
-	}
-	a.logExport(r, p, "companies", "csv", n)
+	}, crm.CompanyCSVRow)
 }
 
 func (a *API) exportDealsCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -216,25 +211,13 @@ func (a *API) exportDealsCSV(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		}
 		return c.Name, nil
 	}
-	cw := csvfile.NewWriter(w, opts)
-	n, ok := stream(a, w, r, func(cursor string) (*crm.Page[*crm.Deal], error) {
+	csvExport(a, w, r, p, opts, "deals", "verkaufschancen", crm.DealCSVHeader, func(cursor string) (*crm.Page[*crm.Deal], error) {
 		f.Cursor = cursor
 		return a.CRM.ListDeals(r.Context(), p, f)
-	}, func() {
-		attachment(w, "text/csv; charset=utf-8", exportName("verkaufschancen", "csv"))
-		_ = cw.Write(crm.DealCSVHeader)
-	}, func(d *crm.Deal) error {
-		return cw.Write(crm.DealCSVRow(d, pipelines[d.PipelineID], stages[d.StageID],
-			companyNames.get(d.CompanyID, a.companyName(r.Context(), p)), contactNames.get(d.ContactID, contactName)))
+	}, func(d *crm.Deal) []string {
+		return crm.DealCSVRow(d, pipelines[d.PipelineID], stages[d.StageID],
+			companyNames.get(d.CompanyID, a.companyName(r.Context(), p)), contactNames.get(d.ContactID, contactName))
 	})
-	if !ok {
-		return
-	}
-	if err := cw.Flush(); err != nil {
-		a.Log.ErrorContext(r.Context(), "export flush", "err", err)
-		return
-	}
-	a.logExport(r, p, "deals", "csv", n)
 }
 
 // exportContactsVCF writes the filtered contacts as vCard 4.0, one card at
