@@ -10,7 +10,8 @@ import (
 	"github.com/rpcrm/rpcrm/httpserver"
 )
 
-// patchUser applies a fixed patch to user id.
+// patchUser applies in to user id (enable, disable), at the version If-Match
+// names, if any.
 func (a *API) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principal, id uuid.UUID, in auth.UserPatch) {
 	v, err := ifMatch(r)
 	if err != nil {
