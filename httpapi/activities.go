@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/rpcrm/rpcrm"
 	"github.com/rpcrm/rpcrm/auth"
@@ -10,21 +13,9 @@ import (
 	"github.com/rpcrm/rpcrm/httpserver"
 )
 
-func (a *API) listActivities(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	a.listActivitiesIn(w, r, p, false)
-}
-
-func (a *API) listActivityTrash(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	a.listActivitiesIn(w, r, p, true)
-}
-
-// listActivitiesIn reads the activity filters: kind, assignee_id,
-// company_id, contact_id, deal_id, open (true|false), due_before and
-// due_after (RFC 3339), besides the common list parameters.
-func (a *API) listActivitiesIn(w http.ResponseWriter, r *http.Request, p *auth.Principal, trash bool) {
-	lp, v := listParams(r)
-	lp.Deleted = trash
-	q := r.URL.Query()
+// activityFilter reads the activity filters: kind, assignee_id, company_id,
+// contact_id, deal_id, open (true|false), due_before and due_after (RFC 3339).
+func activityFilter(q url.Values, lp crm.ListParams, v rpcrm.Validation) crm.ActivityFilter {
 	f := crm.ActivityFilter{ListParams: lp, Kind: q.Get("kind"),
 		AssigneeID: queryID(q.Get("assignee_id"), "assignee_id", v),
 		CompanyID:  queryID(q.Get("company_id"), "company_id", v),
@@ -42,16 +33,7 @@ func (a *API) listActivitiesIn(w http.ResponseWriter, r *http.Request, p *auth.P
 	default:
 		v.Add("open", "Erwartet true oder false.")
 	}
-	if err := v.Err(); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	pg, err := a.CRM.ListActivities(r.Context(), p, f)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpserver.JSON(w, http.StatusOK, pg)
+	return f
 }
 
 // activityQueryTime parses an optional RFC 3339 query parameter.
@@ -65,22 +47,6 @@ func activityQueryTime(s, name string, v rpcrm.Validation) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-func (a *API) createActivity(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	var in crm.ActivityInput
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	act, err := a.CRM.CreateActivity(r.Context(), p, in, meta(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, act.Version)
-	w.Header().Set("Location", "/api/v1/activities/"+act.ID.String())
-	httpserver.JSON(w, http.StatusCreated, act)
 }
 
 func (a *API) updateActivity(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -161,15 +127,16 @@ func (a *API) recordTimeline(entity string) func(http.ResponseWriter, *http.Requ
 // timelines of companies, contacts and deals (which are made of activities,
 // documents and changes, and need the read permission of their record).
 func (a *API) activityRoutes() []Route {
+	activities := crmResource(a, "/api/v1/activities", func(act *crm.Activity) (uuid.UUID, int) { return act.ID, act.Version })
 	return []Route{
-		perm("GET", "/api/v1/activities", auth.PermActivitiesRead, a.listActivities),
-		perm("POST", "/api/v1/activities", auth.PermActivitiesWrite, a.createActivity),
-		perm("GET", "/api/v1/activities/trash", auth.PermActivitiesDelete, a.listActivityTrash),
+		perm("GET", "/api/v1/activities", auth.PermActivitiesRead, listRecords(activities, CRM.ListActivities, activityFilter, false)),
+		perm("POST", "/api/v1/activities", auth.PermActivitiesWrite, createRecord(activities, CRM.CreateActivity)),
+		perm("GET", "/api/v1/activities/trash", auth.PermActivitiesDelete, listRecords(activities, CRM.ListActivities, activityFilter, true)),
 		perm("DELETE", "/api/v1/activities/trash/{id}", auth.PermActivitiesDelete, removeRecord(a, CRM.PurgeActivity)),
-		perm("GET", "/api/v1/activities/{id}", auth.PermActivitiesRead, getRecord(a, CRM.Activity)),
+		perm("GET", "/api/v1/activities/{id}", auth.PermActivitiesRead, getRecord(activities, CRM.Activity)),
 		perm("PATCH", "/api/v1/activities/{id}", auth.PermActivitiesWrite, a.updateActivity),
 		perm("DELETE", "/api/v1/activities/{id}", auth.PermActivitiesDelete, removeRecord(a, CRM.DeleteActivity)),
-		perm("POST", "/api/v1/activities/{id}/restore", auth.PermActivitiesDelete, restoreRecord(a, CRM.RestoreActivity)),
+		perm("POST", "/api/v1/activities/{id}/restore", auth.PermActivitiesDelete, restoreRecord(activities, CRM.RestoreActivity)),
 		perm("POST", "/api/v1/activities/{id}/done", auth.PermActivitiesWrite, a.markActivityDone),
 		perm("POST", "/api/v1/activities/{id}/undone", auth.PermActivitiesWrite, a.markActivityOpen),
 		perm("GET", "/api/v1/tasks/mine", auth.PermActivitiesRead, a.myTasks),

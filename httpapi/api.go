@@ -89,6 +89,8 @@ func (a *API) Routes() []Route {
 	authn := func(method, path string, h func(http.ResponseWriter, *http.Request, *auth.Principal)) Route {
 		return Route{Method: method, Path: path, Access: Authenticated, handler: h}
 	}
+	users := authResource(a, "/api/v1/users", func(u *auth.User) (uuid.UUID, int) { return u.ID, u.Version })
+	roles := authResource(a, "/api/v1/roles", func(role *auth.Role) (uuid.UUID, int) { return role.ID, role.Version })
 	routes := []Route{
 		pub("POST", "/api/v1/auth/login", a.login),
 		pub("POST", "/api/v1/auth/refresh", a.refresh),
@@ -96,18 +98,20 @@ func (a *API) Routes() []Route {
 		authn("GET", "/api/v1/me", a.me),
 		authn("GET", "/api/v1/permissions", a.permissions),
 
-		perm("GET", "/api/v1/users", auth.PermUsersManage, a.listUsers),
-		perm("POST", "/api/v1/users", auth.PermUsersManage, a.createUser),
-		perm("GET", "/api/v1/users/{id}", auth.PermUsersManage, a.getUser),
-		perm("PATCH", "/api/v1/users/{id}", auth.PermUsersManage, a.updateUser),
+		perm("GET", "/api/v1/users", auth.PermUsersManage, listAll(users, auth.Service.ListUsers)),
+		perm("POST", "/api/v1/users", auth.PermUsersManage, createRecord(users, auth.Service.CreateUser)),
+		perm("GET", "/api/v1/users/{id}", auth.PermUsersManage, getRecord(users, auth.Service.User)),
+		perm("PATCH", "/api/v1/users/{id}", auth.PermUsersManage,
+			updateRecord(users, auth.Service.UpdateUser, func(in *auth.UserPatch) *int { return &in.Version })),
 		perm("POST", "/api/v1/users/{id}/disable", auth.PermUsersManage, a.disableUser),
 		perm("POST", "/api/v1/users/{id}/enable", auth.PermUsersManage, a.enableUser),
 		perm("PUT", "/api/v1/users/{id}/password", auth.PermUsersManage, a.setPassword),
 
-		perm("GET", "/api/v1/roles", auth.PermRolesManage, a.listRoles),
-		perm("POST", "/api/v1/roles", auth.PermRolesManage, a.createRole),
-		perm("GET", "/api/v1/roles/{id}", auth.PermRolesManage, a.getRole),
-		perm("PATCH", "/api/v1/roles/{id}", auth.PermRolesManage, a.updateRole),
+		perm("GET", "/api/v1/roles", auth.PermRolesManage, listAll(roles, auth.Service.ListRoles)),
+		perm("POST", "/api/v1/roles", auth.PermRolesManage, createRecord(roles, auth.Service.CreateRole)),
+		perm("GET", "/api/v1/roles/{id}", auth.PermRolesManage, getRecord(roles, auth.Service.Role)),
+		perm("PATCH", "/api/v1/roles/{id}", auth.PermRolesManage,
+			updateRecord(roles, auth.Service.UpdateRole, func(in *auth.RolePatch) *int { return &in.Version })),
 		perm("DELETE", "/api/v1/roles/{id}", auth.PermRolesManage, a.deleteRole),
 
 		perm("GET", "/api/v1/audit-log", auth.PermAuditRead, a.listAudit),

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -165,49 +166,6 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%d Bytes", n)
 }
 
-func (a *API) listDocuments(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	a.listDocumentsIn(w, r, p, false)
-}
-
-func (a *API) listDocumentTrash(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	a.listDocumentsIn(w, r, p, true)
-}
-
-func (a *API) listDocumentsIn(w http.ResponseWriter, r *http.Request, p *auth.Principal, trash bool) {
-	lp, v := listParams(r)
-	q := r.URL.Query()
-	f := crm.DocumentFilter{ListParams: lp,
-		CompanyID: queryID(q.Get("company_id"), "company_id", v),
-		ContactID: queryID(q.Get("contact_id"), "contact_id", v),
-		DealID:    queryID(q.Get("deal_id"), "deal_id", v)}
-	if err := v.Err(); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	f.Deleted = trash
-	pg, err := a.CRM.ListDocuments(r.Context(), p, f)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpserver.JSON(w, http.StatusOK, pg)
-}
-
-func (a *API) getDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	d, err := a.CRM.Document(r.Context(), p, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, d.Version)
-	httpserver.JSON(w, http.StatusOK, d)
-}
-
 // downloadDocument sends a document's content, always as an attachment and
 // with the sniffed type, so that an uploaded HTML page or SVG never runs in
 // the application's origin.
@@ -249,62 +207,29 @@ func contentDisposition(name string) string {
 	return httpserver.ContentDisposition(crm.SanitizeFileName(name))
 }
 
-func (a *API) deleteDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.CRM.DeleteDocument(r.Context(), p, id, meta(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (a *API) restoreDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	d, err := a.CRM.RestoreDocument(r.Context(), p, id, meta(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, d.Version)
-	httpserver.JSON(w, http.StatusOK, d)
-}
-
-// purgeDocument deletes the record; the service removes the file after the
-// commit.
-func (a *API) purgeDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.CRM.PurgeDocument(r.Context(), p, id, meta(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+// documentFilter reads the document filters: company_id, contact_id and deal_id.
+func documentFilter(q url.Values, lp crm.ListParams, v rpcrm.Validation) crm.DocumentFilter {
+	return crm.DocumentFilter{ListParams: lp,
+		CompanyID: queryID(q.Get("company_id"), "company_id", v),
+		ContactID: queryID(q.Get("contact_id"), "contact_id", v),
+		DealID:    queryID(q.Get("deal_id"), "deal_id", v)}
 }
 
 // documentRoutes are the document endpoints. Only the upload takes a body
 // larger than the API's general limit.
 func (a *API) documentRoutes() []Route {
+	documents := crmResource(a, "/api/v1/documents", func(d *crm.Document) (uuid.UUID, int) { return d.ID, d.Version })
 	upload := perm("POST", "/api/v1/documents", auth.PermDocumentsWrite, a.uploadDocument)
 	upload.MaxBody = a.maxUpload() + multipartOverhead
 	return []Route{
-		perm("GET", "/api/v1/documents", auth.PermDocumentsRead, a.listDocuments),
+		perm("GET", "/api/v1/documents", auth.PermDocumentsRead, listRecords(documents, CRM.ListDocuments, documentFilter, false)),
 		upload,
-		perm("GET", "/api/v1/documents/trash", auth.PermDocumentsDelete, a.listDocumentTrash),
-		perm("DELETE", "/api/v1/documents/trash/{id}", auth.PermDocumentsDelete, a.purgeDocument),
-		perm("GET", "/api/v1/documents/{id}", auth.PermDocumentsRead, a.getDocument),
+		perm("GET", "/api/v1/documents/trash", auth.PermDocumentsDelete, listRecords(documents, CRM.ListDocuments, documentFilter, true)),
+		// The purge deletes the record; the service removes the file after the commit.
+		perm("DELETE", "/api/v1/documents/trash/{id}", auth.PermDocumentsDelete, removeRecord(a, CRM.PurgeDocument)),
+		perm("GET", "/api/v1/documents/{id}", auth.PermDocumentsRead, getRecord(documents, CRM.Document)),
 		perm("GET", "/api/v1/documents/{id}/content", auth.PermDocumentsRead, a.downloadDocument),
-		perm("DELETE", "/api/v1/documents/{id}", auth.PermDocumentsDelete, a.deleteDocument),
-		perm("POST", "/api/v1/documents/{id}/restore", auth.PermDocumentsDelete, a.restoreDocument),
+		perm("DELETE", "/api/v1/documents/{id}", auth.PermDocumentsDelete, removeRecord(a, CRM.DeleteDocument)),
+		perm("POST", "/api/v1/documents/{id}/restore", auth.PermDocumentsDelete, restoreRecord(documents, CRM.RestoreDocument)),
 	}
 }

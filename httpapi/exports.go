@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -133,12 +132,7 @@ func (a *API) companyName(ctx context.Context, p *auth.Principal) func(uuid.UUID
 
 func (a *API) contactFilterFrom(r *http.Request) (crm.ContactFilter, rpcrm.Validation) {
 	lp, v := exportParams(r)
-	q := r.URL.Query()
-	f := crm.ContactFilter{ListParams: lp, CompanyID: queryID(q.Get("company_id"), "company_id", v), Language: q.Get("language")}
-	if f.Language != "" && !slices.Contains(crm.ContactLanguages, f.Language) {
-		v.Add("language", "Erwartet de, fr, it oder en.")
-	}
-	return f, v
+	return contactFilter(r.URL.Query(), lp, v), v
 }
 
 func (a *API) exportContactsCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -149,15 +143,24 @@ func (a *API) exportContactsCSV(w http.ResponseWriter, r *http.Request, p *auth.
 		return
 	}
 	names := nameCache{}
-	cw := csvfile.NewWriter(w, opts)
-	n, ok := stream(a, w, r, func(cursor string) (*crm.Page[*crm.Contact], error) {
+	csvExport(a, w, r, p, opts, "contacts", "kontakte", crm.ContactCSVHeader, func(cursor string) (*crm.Page[*crm.Contact], error) {
 		f.Cursor = cursor
 		return a.CRM.ListContacts(r.Context(), p, f)
-	}, func() {
-		attachment(w, "text/csv; charset=utf-8", exportName("kontakte", "csv"))
-		_ = cw.Write(crm.ContactCSVHeader)
-	}, func(c *crm.Contact) error {
-		return cw.Write(crm.ContactCSVRow(c, names.get(c.CompanyID, a.companyName(r.Context(), p))))
+	}, func(c *crm.Contact) []string {
+		return crm.ContactCSVRow(c, names.get(c.CompanyID, a.companyName(r.Context(), p)))
+	})
+}
+
+// csvExport streams a list (page by page, from next) as a CSV attachment
+// named after base, one row per record, and logs the export of kind.
+func csvExport[T any](a *API, w http.ResponseWriter, r *http.Request, p *auth.Principal, opts csvfile.WriterOptions,
+	kind, base string, header []string, next pager[T], row func(T) []string) {
+	cw := csvfile.NewWriter(w, opts)
+	n, ok := stream(a, w, r, next, func() {
+		attachment(w, "text/csv; charset=utf-8", exportName(base, "csv"))
+		_ = cw.Write(header)
+	}, func(rec T) error {
+		return cw.Write(row(rec))
 	})
 	if !ok {
 		return
@@ -166,51 +169,27 @@ func (a *API) exportContactsCSV(w http.ResponseWriter, r *http.Request, p *auth.
 		a.Log.ErrorContext(r.Context(), "export flush", "err", err)
 		return
 	}
-	a.logExport(r, p, "contacts", "csv", n)
+	a.logExport(r, p, kind, "csv", n)
 }
 
 func (a *API) exportCompaniesCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	lp, v := exportParams(r)
 	opts := csvOptions(r, v)
-	q := r.URL.Query()
-	f := crm.CompanyFilter{ListParams: lp, City: q.Get("city"), Canton: q.Get("canton"), Industry: q.Get("industry")}
+	f := companyFilter(r.URL.Query(), lp, v)
 	if err := v.Err(); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	cw := csvfile.NewWriter(w, opts)
-	n, ok := stream(a, w, r, func(cursor string) (*crm.Page[*crm.Company], error) {
+	csvExport(a, w, r, p, opts, "companies", "firmen", crm.CompanyCSVHeader, func(cursor string) (*crm.Page[*crm.Company], error) {
 		f.Cursor = cursor
 		return a.CRM.ListCompanies(r.Context(), p, f)
-	}, func() {
-		attachment(w, "text/csv; charset=utf-8", exportName("firmen", "csv"))
-		_ = cw.Write(crm.CompanyCSVHeader)
-	}, func(c *crm.Company) error {
-		return cw.Write(crm.CompanyCSVRow(c))
-	})
-	if !ok {
-		return
-	}
-	if err := cw.Flush(); err != nil {
-		a.Log.ErrorContext(r.Context(), "export flush", "err", err)
-		return
-	}
-	a.logExport(r, p, "companies", "csv", n)
+	}, crm.CompanyCSVRow)
 }
 
 func (a *API) exportDealsCSV(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	lp, v := exportParams(r)
 	opts := csvOptions(r, v)
-	q := r.URL.Query()
-	f := crm.DealFilter{ListParams: lp,
-		PipelineID:        queryID(q.Get("pipeline_id"), "pipeline_id", v),
-		StageID:           queryID(q.Get("stage_id"), "stage_id", v),
-		CompanyID:         queryID(q.Get("company_id"), "company_id", v),
-		ContactID:         queryID(q.Get("contact_id"), "contact_id", v),
-		Status:            q.Get("status"),
-		ExpectedCloseFrom: queryDate(q.Get("expected_close_from"), "expected_close_from", v),
-		ExpectedCloseTo:   queryDate(q.Get("expected_close_to"), "expected_close_to", v),
-	}
+	f := dealFilter(r.URL.Query(), lp, v)
 	if err := v.Err(); err != nil {
 		a.fail(w, r, err)
 		return
@@ -232,25 +211,13 @@ func (a *API) exportDealsCSV(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		}
 		return c.Name, nil
 	}
-	cw := csvfile.NewWriter(w, opts)
-	n, ok := stream(a, w, r, func(cursor string) (*crm.Page[*crm.Deal], error) {
+	csvExport(a, w, r, p, opts, "deals", "verkaufschancen", crm.DealCSVHeader, func(cursor string) (*crm.Page[*crm.Deal], error) {
 		f.Cursor = cursor
 		return a.CRM.ListDeals(r.Context(), p, f)
-	}, func() {
-		attachment(w, "text/csv; charset=utf-8", exportName("verkaufschancen", "csv"))
-		_ = cw.Write(crm.DealCSVHeader)
-	}, func(d *crm.Deal) error {
-		return cw.Write(crm.DealCSVRow(d, pipelines[d.PipelineID], stages[d.StageID],
-			companyNames.get(d.CompanyID, a.companyName(r.Context(), p)), contactNames.get(d.ContactID, contactName)))
+	}, func(d *crm.Deal) []string {
+		return crm.DealCSVRow(d, pipelines[d.PipelineID], stages[d.StageID],
+			companyNames.get(d.CompanyID, a.companyName(r.Context(), p)), contactNames.get(d.ContactID, contactName))
 	})
-	if !ok {
-		return
-	}
-	if err := cw.Flush(); err != nil {
-		a.Log.ErrorContext(r.Context(), "export flush", "err", err)
-		return
-	}
-	a.logExport(r, p, "deals", "csv", n)
 }
 
 // exportContactsVCF writes the filtered contacts as vCard 4.0, one card at

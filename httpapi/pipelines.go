@@ -21,117 +21,22 @@ func (a *API) listPipelines(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	httpserver.JSON(w, http.StatusOK, map[string]any{"items": pls})
 }
 
-func (a *API) getPipeline(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+// stagePath parses the {id} (pipeline) and {stage_id} path values.
+func stagePath(r *http.Request) (id, stageID uuid.UUID, err error) {
+	if id, err = pathID(r); err != nil {
+		return uuid.Nil, uuid.Nil, err
 	}
-	pl, err := a.CRM.Pipeline(r.Context(), p, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	if stageID, err = uuid.Parse(r.PathValue("stage_id")); err != nil {
+		return uuid.Nil, uuid.Nil, rpcrm.Errorf(rpcrm.ENOTFOUND, "Phase nicht gefunden.")
 	}
-	etag(w, pl.Version)
-	httpserver.JSON(w, http.StatusOK, pl)
-}
-
-func (a *API) createPipeline(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	var in crm.PipelineInput
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	pl, err := a.CRM.CreatePipeline(r.Context(), p, in, meta(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, pl.Version)
-	w.Header().Set("Location", "/api/v1/pipelines/"+pl.ID.String())
-	httpserver.JSON(w, http.StatusCreated, pl)
-}
-
-func (a *API) updatePipeline(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	var in crm.PipelineInput
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := versioned(r, &in.Version); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	pl, err := a.CRM.UpdatePipeline(r.Context(), p, id, in, meta(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, pl.Version)
-	httpserver.JSON(w, http.StatusOK, pl)
-}
-
-func (a *API) deletePipeline(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.CRM.DeletePipeline(r.Context(), p, id, meta(r)); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// stageID parses the {stage_id} path value.
-func stageID(r *http.Request) (uuid.UUID, error) {
-	id, err := uuid.Parse(r.PathValue("stage_id"))
-	if err != nil {
-		return uuid.Nil, rpcrm.Errorf(rpcrm.ENOTFOUND, "Phase nicht gefunden.")
-	}
-	return id, nil
+	return id, stageID, nil
 }
 
 // The stage endpoints answer with the whole pipeline: changing one stage
 // can move the others.
 
-func (a *API) createStage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	var in crm.StageInput
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := versioned(r, &in.Version); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	pl, err := a.CRM.CreateStage(r.Context(), p, id, in, meta(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, pl.Version)
-	httpserver.JSON(w, http.StatusCreated, pl)
-}
-
 func (a *API) updateStage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	sid, err := stageID(r)
+	id, sid, err := stagePath(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -155,12 +60,7 @@ func (a *API) updateStage(w http.ResponseWriter, r *http.Request, p *auth.Princi
 }
 
 func (a *API) deleteStage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	sid, err := stageID(r)
+	id, sid, err := stagePath(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -172,30 +72,6 @@ func (a *API) deleteStage(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return
 	}
 	pl, err := a.CRM.DeleteStage(r.Context(), p, id, sid, moveTo, meta(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, pl.Version)
-	httpserver.JSON(w, http.StatusOK, pl)
-}
-
-func (a *API) reorderStages(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	var in crm.StageOrder
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := versioned(r, &in.Version); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	pl, err := a.CRM.ReorderStages(r.Context(), p, id, in, meta(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -232,15 +108,20 @@ func (a *API) board(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 // pipelineRoutes are the pipeline and stage endpoints: everyone who sees
 // deals sees the pipelines, changing them needs pipelines:manage.
 func (a *API) pipelineRoutes() []Route {
+	pipelines := crmResource(a, "/api/v1/pipelines", func(pl *crm.Pipeline) (uuid.UUID, int) { return pl.ID, pl.Version })
 	return []Route{
 		perm("GET", "/api/v1/pipelines", auth.PermDealsRead, a.listPipelines),
-		perm("POST", "/api/v1/pipelines", auth.PermPipelinesManage, a.createPipeline),
-		perm("GET", "/api/v1/pipelines/{id}", auth.PermDealsRead, a.getPipeline),
-		perm("PATCH", "/api/v1/pipelines/{id}", auth.PermPipelinesManage, a.updatePipeline),
-		perm("DELETE", "/api/v1/pipelines/{id}", auth.PermPipelinesManage, a.deletePipeline),
+		perm("POST", "/api/v1/pipelines", auth.PermPipelinesManage, createRecord(pipelines, CRM.CreatePipeline)),
+		perm("GET", "/api/v1/pipelines/{id}", auth.PermDealsRead, getRecord(pipelines, CRM.Pipeline)),
+		perm("PATCH", "/api/v1/pipelines/{id}", auth.PermPipelinesManage,
+			updateRecord(pipelines, CRM.UpdatePipeline, func(in *crm.PipelineInput) *int { return &in.Version })),
+		perm("DELETE", "/api/v1/pipelines/{id}", auth.PermPipelinesManage, removeRecord(a, CRM.DeletePipeline)),
 		perm("GET", "/api/v1/pipelines/{id}/board", auth.PermDealsRead, a.board),
-		perm("POST", "/api/v1/pipelines/{id}/stages", auth.PermPipelinesManage, a.createStage),
-		perm("PUT", "/api/v1/pipelines/{id}/stages/order", auth.PermPipelinesManage, a.reorderStages),
+		// The stage endpoints answer with the whole pipeline.
+		perm("POST", "/api/v1/pipelines/{id}/stages", auth.PermPipelinesManage,
+			changeRecord(pipelines, http.StatusCreated, CRM.CreateStage, func(in *crm.StageInput) *int { return &in.Version })),
+		perm("PUT", "/api/v1/pipelines/{id}/stages/order", auth.PermPipelinesManage,
+			updateRecord(pipelines, CRM.ReorderStages, func(in *crm.StageOrder) *int { return &in.Version })),
 		perm("PATCH", "/api/v1/pipelines/{id}/stages/{stage_id}", auth.PermPipelinesManage, a.updateStage),
 		perm("DELETE", "/api/v1/pipelines/{id}/stages/{stage_id}", auth.PermPipelinesManage, a.deleteStage),
 	}

@@ -10,63 +10,8 @@ import (
 	"github.com/rpcrm/rpcrm/httpserver"
 )
 
-func (a *API) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	users, err := a.Auth.ListUsers(r.Context(), p)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if users == nil {
-		users = []*auth.User{}
-	}
-	httpserver.JSON(w, http.StatusOK, map[string]any{"items": users})
-}
-
-func (a *API) getUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	u, err := a.Auth.User(r.Context(), p, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, u.Version)
-	httpserver.JSON(w, http.StatusOK, u)
-}
-
-func (a *API) createUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	var in auth.NewUser
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	u, err := a.Auth.CreateUser(r.Context(), p, in, meta(r))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	etag(w, u.Version)
-	w.Header().Set("Location", "/api/v1/users/"+u.ID.String())
-	httpserver.JSON(w, http.StatusCreated, u)
-}
-
-func (a *API) updateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	var in auth.UserPatch
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.patchUser(w, r, p, id, in)
-}
-
+// patchUser applies in to user id (enable, disable), at the version If-Match
+// names, if any.
 func (a *API) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principal, id uuid.UUID, in auth.UserPatch) {
 	v, err := ifMatch(r)
 	if err != nil {
