@@ -479,14 +479,8 @@ func (u *UI) uploadDocument(w http.ResponseWriter, r *http.Request, p *auth.Prin
 // with the sniffed type and nosniff, so that an uploaded HTML page or SVG
 // never runs in the application's origin.
 func (u *UI) downloadDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	d, err := u.CRM.Document(r.Context(), p, id)
-	if err != nil {
-		u.fail(w, r, p, err)
+	_, d, ok := recordAtPath(u, w, r, p, u.CRM.Document)
+	if !ok {
 		return
 	}
 	if u.Files == nil {
@@ -524,14 +518,8 @@ func docRef(d *crm.Document) recordRef {
 
 // deleteDocument moves a document to the trash; the flash offers undo.
 func (u *UI) deleteDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	d, err := u.CRM.Document(r.Context(), p, id)
-	if err != nil {
-		u.fail(w, r, p, err)
+	id, d, ok := recordAtPath(u, w, r, p, u.CRM.Document)
+	if !ok {
 		return
 	}
 	if err := u.CRM.DeleteDocument(r.Context(), p, id, meta(r)); err != nil {
