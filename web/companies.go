@@ -53,27 +53,16 @@ func (u *UI) showCompanies(w http.ResponseWriter, r *http.Request, p *auth.Princ
 
 // companyDetailData is the company page.
 type companyDetailData struct {
+	recordDetail
 	Company      *crm.Company
-	Owner        string
-	Custom       []customShown
 	Contacts     []*crm.Contact
 	ContactsMore bool
 	Deals        []*crm.Deal
 	DealsMore    bool
-	Parts        *recordParts
 }
 
 // linkedLimit is how many linked contacts or deals a detail page lists.
 const linkedLimit = 20
-
-func (u *UI) companyDetail(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	u.companyDetailView(w, r, p, id, u.newView(w, r, p, "company.title"), http.StatusOK)
-}
 
 func init() {
 	detailPages[crm.EntityCompany] = (*UI).companyDetailView
@@ -91,17 +80,10 @@ func (u *UI) companyDetailView(w http.ResponseWriter, r *http.Request, p *auth.P
 	v.Title = c.Name
 	v.Nav = "companies"
 	d := &companyDetailData{Company: c}
-	if d.Parts, err = u.loadRecordParts(r, p, v, recordRef{Entity: crm.EntityCompany, ID: id}); err != nil {
+	if d.recordDetail, err = u.loadRecordDetail(r, p, v, recordRef{Entity: crm.EntityCompany, ID: id}, c.OwnerID, c.Custom); err != nil {
 		u.fail(w, r, p, err)
 		return
 	}
-	d.Owner = d.Parts.userName(c.OwnerID)
-	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityCompany)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	d.Custom = customDisplay(v, defs, c.Custom)
 	if d.Contacts, d.ContactsMore, err = u.linkedContacts(r.Context(), p, crm.ContactFilter{CompanyID: &id}); err != nil {
 		u.fail(w, r, p, err)
 		return
@@ -142,14 +124,6 @@ func (u *UI) linkedDeals(ctx context.Context, p *auth.Principal, f crm.DealFilte
 	return pg.Items, pg.NextCursor != "", nil
 }
 
-// companyFormData is the create and edit form.
-type companyFormData struct {
-	ID      string // empty for a new company
-	Owners  []option
-	TagList []option
-	Custom  []customInput
-}
-
 func (u *UI) companyNew(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	v := u.newView(w, r, p, "company.new")
 	v.Form.Set("owner_id", p.UserID.String())
@@ -179,23 +153,15 @@ func (u *UI) companyEdit(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	u.companyForm(w, r, p, v, id.String(), c.Custom, false, http.StatusOK)
 }
 
-// companyForm renders the form; posted says whether v.Form holds a
-// submitted form (then the custom fields show what was typed).
+// companyForm renders the form (a recordFormRenderer).
 func (u *UI) companyForm(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom, posted bool, status int) {
 	v.Nav = "companies"
-	d := &companyFormData{ID: id}
-	var err error
-	if d.Owners, d.TagList, err = u.formChoices(r, p); err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityCompany)
+	d, err := u.loadRecordForm(r, p, v, crm.EntityCompany, id, current, posted)
 	if err != nil {
 		u.fail(w, r, p, err)
 		return
 	}
-	d.Custom = customInputs(v, defs, current, v.Form, posted)
-	v.Data = d
+	v.Data = &d
 	u.render(w, r, status, "company-form", v)
 }
 
@@ -317,6 +283,6 @@ func (u *UI) companyRoutes() []route {
 	return u.recordTypeRoutes(recordTypePages{base: "/companies",
 		read: auth.PermCompaniesRead, write: auth.PermCompaniesWrite, remove: auth.PermCompaniesDelete,
 		list: u.companyList, trash: u.companyTrash, export: u.companyExport,
-		newForm: u.companyNew, editForm: u.companyEdit, detail: u.companyDetail, save: u.companySave,
+		newForm: u.companyNew, editForm: u.companyEdit, detail: u.recordDetailPage("company.title", (*UI).companyDetailView), save: u.companySave,
 		ops: u.companyOps})
 }

@@ -148,24 +148,13 @@ func (u *UI) contactCompanies(ctx context.Context, p *auth.Principal, items []*c
 
 // contactDetailData is the contact page.
 type contactDetailData struct {
+	recordDetail
 	Contact *crm.Contact
 	Company *crm.Company
-	Owner   string
-	Custom  []customShown
 	Deals   []*crm.Deal
 	More    bool
-	Parts   *recordParts
 	// Links are further records a quick action is linked to (the company).
 	Links map[string]any
-}
-
-func (u *UI) contactDetail(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	u.contactDetailView(w, r, p, id, u.newView(w, r, p, "contact.title"), http.StatusOK)
 }
 
 // contactDetailView renders the contact page with a prepared view.
@@ -185,17 +174,10 @@ func (u *UI) contactDetailView(w http.ResponseWriter, r *http.Request, p *auth.P
 		}
 		d.Links["company_id"] = c.CompanyID.String()
 	}
-	if d.Parts, err = u.loadRecordParts(r, p, v, recordRef{Entity: crm.EntityContact, ID: id}); err != nil {
+	if d.recordDetail, err = u.loadRecordDetail(r, p, v, recordRef{Entity: crm.EntityContact, ID: id}, c.OwnerID, c.Custom); err != nil {
 		u.fail(w, r, p, err)
 		return
 	}
-	d.Owner = d.Parts.userName(c.OwnerID)
-	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityContact)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	d.Custom = customDisplay(v, defs, c.Custom)
 	if d.Deals, d.More, err = u.linkedDeals(r.Context(), p, crm.DealFilter{ContactID: &id}); err != nil {
 		u.fail(w, r, p, err)
 		return
@@ -206,11 +188,8 @@ func (u *UI) contactDetailView(w http.ResponseWriter, r *http.Request, p *auth.P
 
 // contactFormData is the create and edit form.
 type contactFormData struct {
-	ID        string
-	Owners    []option
-	TagList   []option
+	recordFormData
 	Languages []option
-	Custom    []customInput
 }
 
 func (u *UI) contactNew(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -265,23 +244,18 @@ func (u *UI) contactEdit(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	u.contactForm(w, r, p, v, id.String(), c.Custom, false, http.StatusOK)
 }
 
+// contactForm renders the form (a recordFormRenderer).
 func (u *UI) contactForm(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom, posted bool, status int) {
 	v.Nav = "contacts"
-	d := &contactFormData{ID: id}
-	var err error
-	if d.Owners, d.TagList, err = u.formChoices(r, p); err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	for _, l := range crm.ContactLanguages {
-		d.Languages = append(d.Languages, option{Value: l, Label: v.T("contact.lang." + l)})
-	}
-	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityContact)
+	fd, err := u.loadRecordForm(r, p, v, crm.EntityContact, id, current, posted)
 	if err != nil {
 		u.fail(w, r, p, err)
 		return
 	}
-	d.Custom = customInputs(v, defs, current, v.Form, posted)
+	d := &contactFormData{recordFormData: fd}
+	for _, l := range crm.ContactLanguages {
+		d.Languages = append(d.Languages, option{Value: l, Label: v.T("contact.lang." + l)})
+	}
 	v.Data = d
 	u.render(w, r, status, "contact-form", v)
 }
@@ -465,7 +439,7 @@ func (u *UI) contactRoutes() []route {
 	return append(u.recordTypeRoutes(recordTypePages{base: "/contacts",
 		read: auth.PermContactsRead, write: auth.PermContactsWrite, remove: auth.PermContactsDelete,
 		list: u.contactList, trash: u.contactTrash, export: u.contactExport,
-		newForm: u.contactNew, editForm: u.contactEdit, detail: u.contactDetail, save: u.contactSave,
+		newForm: u.contactNew, editForm: u.contactEdit, detail: u.recordDetailPage("contact.title", (*UI).contactDetailView), save: u.contactSave,
 		ops: u.contactOps}),
 		page("GET /contacts/export.vcf", auth.PermExportRun, u.contactExportVCF),
 		page("GET /contacts/company-options", auth.PermCompaniesRead, u.companyOptions),

@@ -191,3 +191,70 @@ func (u *UI) renderRecordList(w http.ResponseWriter, r *http.Request, v *view, k
 		u.render(w, r, http.StatusOK, k.page, v)
 	}
 }
+
+// recordDetailFunc renders a record's page with a prepared view (which may
+// carry a failed quick action's messages), see detailPages.
+type recordDetailFunc func(u *UI, w http.ResponseWriter, r *http.Request, p *auth.Principal, id uuid.UUID, v *view, status int)
+
+// recordDetailPage is the handler of a record's page: the route's {id},
+// shown by show with a new view titled title.
+func (u *UI) recordDetailPage(title string, show recordDetailFunc) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		id, err := pathID(r)
+		if err != nil {
+			u.fail(w, r, p, err)
+			return
+		}
+		show(u, w, r, p, id, u.newView(w, r, p, title), http.StatusOK)
+	}
+}
+
+// recordDetail is what the company and contact pages have in common: the
+// shared parts (timeline, documents, quick actions), the owner's name and
+// the custom fields.
+type recordDetail struct {
+	Owner  string
+	Custom []customShown
+	Parts  *recordParts
+}
+
+// loadRecordDetail loads the shared parts of a record's page.
+func (u *UI) loadRecordDetail(r *http.Request, p *auth.Principal, v *view, ref recordRef, owner *uuid.UUID, custom crm.Custom) (recordDetail, error) {
+	var d recordDetail
+	var err error
+	if d.Parts, err = u.loadRecordParts(r, p, v, ref); err != nil {
+		return d, err
+	}
+	d.Owner = d.Parts.userName(owner)
+	defs, err := u.CRM.CustomFields(r.Context(), p, ref.Entity)
+	if err != nil {
+		return d, err
+	}
+	d.Custom = customDisplay(v, defs, custom)
+	return d, nil
+}
+
+// recordFormData is what the company and contact forms have in common.
+type recordFormData struct {
+	ID      string // empty for a new record
+	Owners  []option
+	TagList []option
+	Custom  []customInput
+}
+
+// loadRecordForm loads the choices of a record's form: the users (owner),
+// the tags and the entity's custom fields; see recordFormRenderer for
+// current and posted.
+func (u *UI) loadRecordForm(r *http.Request, p *auth.Principal, v *view, entity, id string, current crm.Custom, posted bool) (recordFormData, error) {
+	d := recordFormData{ID: id}
+	var err error
+	if d.Owners, d.TagList, err = u.formChoices(r, p); err != nil {
+		return d, err
+	}
+	defs, err := u.CRM.CustomFields(r.Context(), p, entity)
+	if err != nil {
+		return d, err
+	}
+	d.Custom = customInputs(v, defs, current, v.Form, posted)
+	return d, nil
+}

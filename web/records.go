@@ -54,7 +54,7 @@ func (r recordRef) Field() string { return r.Entity + "_id" }
 //	func init() { detailPages[crm.EntityDeal] = (*UI).dealDetailView }
 //
 // Without an entry the failed form's messages come back as a flash.
-var detailPages = map[string]func(u *UI, w http.ResponseWriter, r *http.Request, p *auth.Principal, id uuid.UUID, v *view, status int){}
+var detailPages = map[string]recordDetailFunc{}
 
 // recordParts is what the shared partials show of one record.
 type recordParts struct {
