@@ -910,9 +910,7 @@ func (u *UI) dealDelete(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		u.fail(w, r, p, err)
 		return
 	}
-	v := u.newView(w, r, p, "deals.list.title")
-	u.setFlash(w, flash{Kind: "ok", Message: v.T("deals.deleted"), UndoURL: "/deals/" + id.String() + "/restore"})
-	redirect(w, r, "/deals/list")
+	u.trashDone(w, r, p, "/deals/list", "/deals/"+id.String()+"/restore", "deals.deleted")
 }
 
 func (u *UI) dealRestore(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -925,7 +923,5 @@ func (u *UI) dealRestore(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		u.fail(w, r, p, err)
 		return
 	}
-	v := u.newView(w, r, p, "deals.list.title")
-	u.setFlash(w, flash{Kind: "ok", Message: v.T("deals.restored", d.Title)})
-	redirect(w, r, "/deals/"+id.String())
+	u.trashDone(w, r, p, "/deals/"+id.String(), "", "deals.restored", d.Title)
 }

@@ -258,3 +258,16 @@ func (u *UI) loadRecordForm(r *http.Request, p *auth.Principal, v *view, entity,
 	d.Custom = customInputs(v, defs, current, v.Form, posted)
 	return d, nil
 }
+
+// linkIDs is the record's id in the one of the company, contact and deal
+// ids of a document (filter or input) that its entity names.
+func (ref recordRef) linkIDs() (company, contact, deal *uuid.UUID) {
+	id := ref.ID
+	switch ref.Entity {
+	case crm.EntityCompany:
+		return &id, nil, nil
+	case crm.EntityContact:
+		return nil, &id, nil
+	}
+	return nil, nil, &id
+}

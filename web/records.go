@@ -131,14 +131,7 @@ func (u *UI) loadRecordParts(r *http.Request, p *auth.Principal, v *view, ref re
 	}
 	if _, ok := p.Can(auth.PermDocumentsRead); ok {
 		f := crm.DocumentFilter{ListParams: crm.ListParams{Limit: crm.MaxLimit, Sort: "created_at", Desc: true}}
-		switch ref.Entity {
-		case crm.EntityCompany:
-			f.CompanyID = &ref.ID
-		case crm.EntityContact:
-			f.ContactID = &ref.ID
-		default:
-			f.DealID = &ref.ID
-		}
+		f.CompanyID, f.ContactID, f.DealID = ref.linkIDs()
 		pg, err := u.CRM.ListDocuments(r.Context(), p, f)
 		if err != nil {
 			return nil, err
@@ -451,14 +444,7 @@ func (u *UI) uploadDocument(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return
 	}
 	in := crm.DocumentInput{ID: id, FileName: files[0].Filename, ContentType: st.ContentType, Size: st.Size, SHA256: st.SHA256}
-	switch ref.Entity {
-	case crm.EntityCompany:
-		in.CompanyID = &ref.ID
-	case crm.EntityContact:
-		in.ContactID = &ref.ID
-	default:
-		in.DealID = &ref.ID
-	}
+	in.CompanyID, in.ContactID, in.DealID = ref.linkIDs()
 	d, err := u.CRM.CreateDocument(r.Context(), p, in, meta(r))
 	if err != nil {
 		if rerr := u.Files.Remove(p.TenantID, id); rerr != nil {
