@@ -271,3 +271,17 @@ func (ref recordRef) linkIDs() (company, contact, deal *uuid.UUID) {
 	}
 	return nil, nil, &id
 }
+
+// recordNameOptions are a page of records as options (id, name); none
+// when the list failed.
+func recordNameOptions[T any](pg *crm.Page[T], err error, idName func(T) (uuid.UUID, string)) []option {
+	if err != nil {
+		return nil
+	}
+	var opts []option
+	for _, x := range pg.Items {
+		id, name := idName(x)
+		opts = append(opts, option{Value: id.String(), Label: name})
+	}
+	return opts
+}
