@@ -11,8 +11,9 @@ import (
 )
 
 // Shared parts of the record types with a list, a trash and a form of their
-// own (companies, contacts): their routes, the save flow of the form and
-// the lookup of the record a route names.
+// own (companies, contacts): their routes, the list and trash pages, the
+// record's page, the form's data and save flow, and the lookup of the
+// record a route names; and small helpers the deals and documents share.
 
 // recordTypePages are the handlers and permissions of a record type's
 // standard pages, for recordTypeRoutes.
