@@ -20,6 +20,9 @@ type companyListData struct {
 	Items []*crm.Company
 }
 
+var companyListKind = recordListKind{kind: "company", page: "companies", base: "/companies",
+	sortable: crm.CompanySortable, sort: "name"}
+
 // companyList shows the companies: search as you type, filters by owner
 // and tag, sortable columns, "more" by cursor. htmx asks for the results
 // (#company-results) or the next rows (#company-more) only.
@@ -32,14 +35,7 @@ func (u *UI) companyTrash(w http.ResponseWriter, r *http.Request, p *auth.Princi
 }
 
 func (u *UI) showCompanies(w http.ResponseWriter, r *http.Request, p *auth.Principal, trash bool) {
-	title := "company.list"
-	if trash {
-		title = "company.trash"
-	}
-	v := u.newView(w, r, p, title)
-	v.Nav = "companies"
-	lq := readListQuery(r, "/companies", crm.CompanySortable, "name")
-	lq.Trash = trash
+	v, lq := u.recordListView(w, r, p, companyListKind, trash)
 	lp, err := u.newListPage(r, p, v, lq, "company", 0)
 	if err != nil {
 		u.fail(w, r, p, err)
@@ -47,50 +43,26 @@ func (u *UI) showCompanies(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 	data := &companyListData{listPage: lp}
 	pg, err := u.CRM.ListCompanies(r.Context(), p, crm.CompanyFilter{ListParams: lq.params()})
-	switch {
-	case err == nil:
-		data.Items = pg.Items
-		lp.setCursor(pg.NextCursor)
-	case listFailed(err):
-		formErrors(v, err)
-	default:
-		u.fail(w, r, p, err)
+	var ok bool
+	if data.Items, ok = listedRecords(u, w, r, p, v, lp, pg, err); !ok {
 		return
 	}
 	v.Data = data
-	switch hxTarget(r) {
-	case "company-results":
-		u.renderBlock(w, r, http.StatusOK, "companies", "company-results", v)
-	case "company-more":
-		u.renderBlock(w, r, http.StatusOK, "companies", "company-rows", v)
-	default:
-		u.render(w, r, http.StatusOK, "companies", v)
-	}
+	u.renderRecordList(w, r, v, companyListKind)
 }
 
 // companyDetailData is the company page.
 type companyDetailData struct {
+	recordDetail
 	Company      *crm.Company
-	Owner        string
-	Custom       []customShown
 	Contacts     []*crm.Contact
 	ContactsMore bool
 	Deals        []*crm.Deal
 	DealsMore    bool
-	Parts        *recordParts
 }
 
 // linkedLimit is how many linked contacts or deals a detail page lists.
 const linkedLimit = 20
-
-func (u *UI) companyDetail(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	u.companyDetailView(w, r, p, id, u.newView(w, r, p, "company.title"), http.StatusOK)
-}
 
 func init() {
 	detailPages[crm.EntityCompany] = (*UI).companyDetailView
@@ -108,17 +80,10 @@ func (u *UI) companyDetailView(w http.ResponseWriter, r *http.Request, p *auth.P
 	v.Title = c.Name
 	v.Nav = "companies"
 	d := &companyDetailData{Company: c}
-	if d.Parts, err = u.loadRecordParts(r, p, v, recordRef{Entity: crm.EntityCompany, ID: id}); err != nil {
+	if d.recordDetail, err = u.loadRecordDetail(r, p, v, recordRef{Entity: crm.EntityCompany, ID: id}, c.OwnerID, c.Custom); err != nil {
 		u.fail(w, r, p, err)
 		return
 	}
-	d.Owner = d.Parts.userName(c.OwnerID)
-	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityCompany)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	d.Custom = customDisplay(v, defs, c.Custom)
 	if d.Contacts, d.ContactsMore, err = u.linkedContacts(r.Context(), p, crm.ContactFilter{CompanyID: &id}); err != nil {
 		u.fail(w, r, p, err)
 		return
@@ -159,14 +124,6 @@ func (u *UI) linkedDeals(ctx context.Context, p *auth.Principal, f crm.DealFilte
 	return pg.Items, pg.NextCursor != "", nil
 }
 
-// companyFormData is the create and edit form.
-type companyFormData struct {
-	ID      string // empty for a new company
-	Owners  []option
-	TagList []option
-	Custom  []customInput
-}
-
 func (u *UI) companyNew(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	v := u.newView(w, r, p, "company.new")
 	v.Form.Set("owner_id", p.UserID.String())
@@ -175,14 +132,8 @@ func (u *UI) companyNew(w http.ResponseWriter, r *http.Request, p *auth.Principa
 }
 
 func (u *UI) companyEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	c, err := u.CRM.Company(r.Context(), p, id)
-	if err != nil {
-		u.fail(w, r, p, err)
+	id, c, ok := recordAtPath(u, w, r, p, u.CRM.Company)
+	if !ok {
 		return
 	}
 	v := u.newView(w, r, p, "company.edit")
@@ -202,23 +153,15 @@ func (u *UI) companyEdit(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	u.companyForm(w, r, p, v, id.String(), c.Custom, false, http.StatusOK)
 }
 
-// companyForm renders the form; posted says whether v.Form holds a
-// submitted form (then the custom fields show what was typed).
+// companyForm renders the form (a recordFormRenderer).
 func (u *UI) companyForm(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom, posted bool, status int) {
 	v.Nav = "companies"
-	d := &companyFormData{ID: id}
-	var err error
-	if d.Owners, d.TagList, err = u.formChoices(r, p); err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityCompany)
+	d, err := u.loadRecordForm(r, p, v, crm.EntityCompany, id, current, posted)
 	if err != nil {
 		u.fail(w, r, p, err)
 		return
 	}
-	d.Custom = customInputs(v, defs, current, v.Form, posted)
-	v.Data = d
+	v.Data = &d
 	u.render(w, r, status, "company-form", v)
 }
 
@@ -269,53 +212,22 @@ func formOwner(f url.Values, v *view) *uuid.UUID {
 
 // companySave creates (no id) or updates a company from the form.
 func (u *UI) companySave(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	_ = r.ParseForm()
-	f := r.PostForm
-	var id uuid.UUID
-	if r.PathValue("id") != "" {
-		var err error
-		if id, err = pathID(r); err != nil {
-			u.fail(w, r, p, err)
-			return
-		}
-	}
-	title := "company.new"
-	if id != uuid.Nil {
-		title = "company.edit"
-	}
-	v := u.newView(w, r, p, title)
-	v.Form = f
-	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityCompany)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
+	saveRecordForm(u, w, r, p, recordEditor[crm.CompanyInput, *crm.Company]{
+		kind: "company", entity: crm.EntityCompany, base: "/companies",
+		input: companyInput, create: u.CRM.CreateCompany, update: u.CRM.UpdateCompany,
+		id: func(c *crm.Company) uuid.UUID { return c.ID }, form: u.companyForm,
+	})
+}
+
+// companyInput reads the posted company form.
+func companyInput(r *http.Request, _ *auth.Principal, v *view, defs []*crm.CustomField) crm.CompanyInput {
+	f := v.Form
 	name, uid, website, email, phone, industry := f.Get("name"), f.Get("uid"), f.Get("website"), f.Get("email"), f.Get("phone"), f.Get("industry")
 	tags := splitTags(f.Get("tags"))
 	in := crm.CompanyInput{Name: &name, UID: &uid, Website: &website, Email: &email, Phone: &phone, Industry: &industry,
 		Address: formAddress(f), Tags: &tags, OwnerID: formOwner(f, v), Custom: customPatch(defs, f, v.Fields, v)}
 	in.Version, _ = strconv.Atoi(f.Get("version"))
-	if len(v.Fields) > 0 {
-		v.Error = v.T("form.invalid")
-		u.companyForm(w, r, p, v, idString(id), nil, true, http.StatusUnprocessableEntity)
-		return
-	}
-	var c *crm.Company
-	if id == uuid.Nil {
-		c, err = u.CRM.CreateCompany(r.Context(), p, in, meta(r))
-	} else {
-		c, err = u.CRM.UpdateCompany(r.Context(), p, id, in, meta(r))
-	}
-	if err != nil {
-		if !formErrors(v, err) {
-			u.fail(w, r, p, err)
-			return
-		}
-		u.companyForm(w, r, p, v, idString(id), nil, true, statusOf(err))
-		return
-	}
-	u.setFlash(w, flash{Kind: "ok", Message: v.T("flash.saved")})
-	redirect(w, r, "/companies/"+c.ID.String())
+	return in
 }
 
 // strOf is *s, or "" for nil.
@@ -345,7 +257,7 @@ func idString(id uuid.UUID) string {
 // companyExport sends the current list as CSV.
 func (u *UI) companyExport(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	v := u.newView(w, r, p, "company.list")
-	lq := readListQuery(r, "/companies", crm.CompanySortable, "name")
+	lq := companyListKind.query(r)
 	f := crm.CompanyFilter{ListParams: lq.params()}
 	f.Limit, f.Cursor = crm.MaxLimit, ""
 	exportCSV(u, w, r, p, "companies", exportName(v, "firmen", "csv"), crm.CompanyCSVHeader,
@@ -368,17 +280,9 @@ func (u *UI) companyOps() trashOps {
 }
 
 func (u *UI) companyRoutes() []route {
-	return []route{
-		page("GET /companies", auth.PermCompaniesRead, u.companyList),
-		page("GET /companies/trash", auth.PermCompaniesDelete, u.companyTrash),
-		page("GET /companies/export.csv", auth.PermExportRun, u.companyExport),
-		page("GET /companies/new", auth.PermCompaniesWrite, u.companyNew),
-		page("POST /companies", auth.PermCompaniesWrite, u.companySave),
-		page("GET /companies/{id}", auth.PermCompaniesRead, u.companyDetail),
-		page("GET /companies/{id}/edit", auth.PermCompaniesWrite, u.companyEdit),
-		page("POST /companies/{id}", auth.PermCompaniesWrite, u.companySave),
-		page("POST /companies/{id}/delete", auth.PermCompaniesDelete, u.deleteRecord(u.companyOps)),
-		page("POST /companies/{id}/restore", auth.PermCompaniesDelete, u.restoreRecord(u.companyOps)),
-		page("POST /companies/{id}/purge", auth.PermCompaniesDelete, u.purgeRecord(u.companyOps)),
-	}
+	return u.recordTypeRoutes(recordTypePages{base: "/companies",
+		read: auth.PermCompaniesRead, write: auth.PermCompaniesWrite, remove: auth.PermCompaniesDelete,
+		list: u.companyList, trash: u.companyTrash, export: u.companyExport,
+		newForm: u.companyNew, editForm: u.companyEdit, detail: u.recordDetailPage("company.title", (*UI).companyDetailView), save: u.companySave,
+		ops: u.companyOps})
 }

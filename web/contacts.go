@@ -68,6 +68,9 @@ func (d *contactListData) rows(v *view) {
 	}
 }
 
+var contactListKind = recordListKind{kind: "contact", page: "contacts", base: "/contacts",
+	sortable: crm.ContactSortable, sort: "last_name"}
+
 // companyChoicesMax is the most companies the contact filter offers as a list.
 const companyChoicesMax = 100
 
@@ -80,14 +83,7 @@ func (u *UI) contactTrash(w http.ResponseWriter, r *http.Request, p *auth.Princi
 }
 
 func (u *UI) showContacts(w http.ResponseWriter, r *http.Request, p *auth.Principal, trash bool) {
-	title := "contact.list"
-	if trash {
-		title = "contact.trash"
-	}
-	v := u.newView(w, r, p, title)
-	v.Nav = "contacts"
-	lq := readListQuery(r, "/contacts", crm.ContactSortable, "last_name")
-	lq.Trash = trash
+	v, lq := u.recordListView(w, r, p, contactListKind, trash)
 	target := hxTarget(r)
 	companies := 0
 	if target == "" {
@@ -105,14 +101,8 @@ func (u *UI) showContacts(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		filtered = lq.CompanyID()
 	}
 	pg, err := u.CRM.ListContacts(r.Context(), p, crm.ContactFilter{ListParams: lq.params(), CompanyID: lq.CompanyID()})
-	switch {
-	case err == nil:
-		data.Items = pg.Items
-		lp.setCursor(pg.NextCursor)
-	case listFailed(err):
-		formErrors(v, err)
-	default:
-		u.fail(w, r, p, err)
+	var ok bool
+	if data.Items, ok = listedRecords(u, w, r, p, v, lp, pg, err); !ok {
 		return
 	}
 	if data.companies, err = u.contactCompanies(r.Context(), p, data.Items, filtered); err != nil {
@@ -124,14 +114,7 @@ func (u *UI) showContacts(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	}
 	data.rows(v)
 	v.Data = data
-	switch target {
-	case "contact-results":
-		u.renderBlock(w, r, http.StatusOK, "contacts", "contact-results", v)
-	case "contact-more":
-		u.renderBlock(w, r, http.StatusOK, "contacts", "contact-rows", v)
-	default:
-		u.render(w, r, http.StatusOK, "contacts", v)
-	}
+	u.renderRecordList(w, r, v, contactListKind)
 }
 
 // companyChoices offers the companies the list page read as a filter when
@@ -165,24 +148,13 @@ func (u *UI) contactCompanies(ctx context.Context, p *auth.Principal, items []*c
 
 // contactDetailData is the contact page.
 type contactDetailData struct {
+	recordDetail
 	Contact *crm.Contact
 	Company *crm.Company
-	Owner   string
-	Custom  []customShown
 	Deals   []*crm.Deal
 	More    bool
-	Parts   *recordParts
 	// Links are further records a quick action is linked to (the company).
 	Links map[string]any
-}
-
-func (u *UI) contactDetail(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	u.contactDetailView(w, r, p, id, u.newView(w, r, p, "contact.title"), http.StatusOK)
 }
 
 // contactDetailView renders the contact page with a prepared view.
@@ -202,17 +174,10 @@ func (u *UI) contactDetailView(w http.ResponseWriter, r *http.Request, p *auth.P
 		}
 		d.Links["company_id"] = c.CompanyID.String()
 	}
-	if d.Parts, err = u.loadRecordParts(r, p, v, recordRef{Entity: crm.EntityContact, ID: id}); err != nil {
+	if d.recordDetail, err = u.loadRecordDetail(r, p, v, recordRef{Entity: crm.EntityContact, ID: id}, c.OwnerID, c.Custom); err != nil {
 		u.fail(w, r, p, err)
 		return
 	}
-	d.Owner = d.Parts.userName(c.OwnerID)
-	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityContact)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	d.Custom = customDisplay(v, defs, c.Custom)
 	if d.Deals, d.More, err = u.linkedDeals(r.Context(), p, crm.DealFilter{ContactID: &id}); err != nil {
 		u.fail(w, r, p, err)
 		return
@@ -223,11 +188,8 @@ func (u *UI) contactDetailView(w http.ResponseWriter, r *http.Request, p *auth.P
 
 // contactFormData is the create and edit form.
 type contactFormData struct {
-	ID        string
-	Owners    []option
-	TagList   []option
+	recordFormData
 	Languages []option
-	Custom    []customInput
 }
 
 func (u *UI) contactNew(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -245,14 +207,8 @@ func (u *UI) contactNew(w http.ResponseWriter, r *http.Request, p *auth.Principa
 }
 
 func (u *UI) contactEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	c, err := u.CRM.Contact(r.Context(), p, id)
-	if err != nil {
-		u.fail(w, r, p, err)
+	id, c, ok := recordAtPath(u, w, r, p, u.CRM.Contact)
+	if !ok {
 		return
 	}
 	v := u.newView(w, r, p, "contact.edit")
@@ -288,23 +244,18 @@ func (u *UI) contactEdit(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	u.contactForm(w, r, p, v, id.String(), c.Custom, false, http.StatusOK)
 }
 
+// contactForm renders the form (a recordFormRenderer).
 func (u *UI) contactForm(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom, posted bool, status int) {
 	v.Nav = "contacts"
-	d := &contactFormData{ID: id}
-	var err error
-	if d.Owners, d.TagList, err = u.formChoices(r, p); err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	for _, l := range crm.ContactLanguages {
-		d.Languages = append(d.Languages, option{Value: l, Label: v.T("contact.lang." + l)})
-	}
-	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityContact)
+	fd, err := u.loadRecordForm(r, p, v, crm.EntityContact, id, current, posted)
 	if err != nil {
 		u.fail(w, r, p, err)
 		return
 	}
-	d.Custom = customInputs(v, defs, current, v.Form, posted)
+	d := &contactFormData{recordFormData: fd}
+	for _, l := range crm.ContactLanguages {
+		d.Languages = append(d.Languages, option{Value: l, Label: v.T("contact.lang." + l)})
+	}
 	v.Data = d
 	u.render(w, r, status, "contact-form", v)
 }
@@ -346,27 +297,16 @@ func (u *UI) formCompany(ctx context.Context, p *auth.Principal, f url.Values, v
 
 // contactSave creates (no id) or updates a contact from the form.
 func (u *UI) contactSave(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	_ = r.ParseForm()
-	f := r.PostForm
-	var id uuid.UUID
-	if r.PathValue("id") != "" {
-		var err error
-		if id, err = pathID(r); err != nil {
-			u.fail(w, r, p, err)
-			return
-		}
-	}
-	title := "contact.new"
-	if id != uuid.Nil {
-		title = "contact.edit"
-	}
-	v := u.newView(w, r, p, title)
-	v.Form = f
-	defs, err := u.CRM.CustomFields(r.Context(), p, crm.EntityContact)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
+	saveRecordForm(u, w, r, p, recordEditor[crm.ContactInput, *crm.Contact]{
+		kind: "contact", entity: crm.EntityContact, base: "/contacts",
+		input: u.contactInput, create: u.CRM.CreateContact, update: u.CRM.UpdateContact,
+		id: func(c *crm.Contact) uuid.UUID { return c.ID }, refused: contactRefused, form: u.contactForm,
+	})
+}
+
+// contactInput reads the posted contact form.
+func (u *UI) contactInput(r *http.Request, p *auth.Principal, v *view, defs []*crm.CustomField) crm.ContactInput {
+	f := v.Form
 	salutation, first, last, job, lang, birthday := f.Get("salutation"), f.Get("first_name"), f.Get("last_name"),
 		f.Get("job_title"), f.Get("language"), f.Get("birthday")
 	emails, phones, tags := splitLines(f.Get("emails")), splitLines(f.Get("phones")), splitTags(f.Get("tags"))
@@ -376,35 +316,20 @@ func (u *UI) contactSave(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		MarketingConsent: &crm.ConsentInput{Given: &given, Source: &source}, Custom: customPatch(defs, f, v.Fields, v)}
 	in.CompanyID = u.formCompany(r.Context(), p, f, v)
 	in.Version, _ = strconv.Atoi(f.Get("version"))
-	if len(v.Fields) > 0 {
-		v.Error = v.T("form.invalid")
-		u.contactForm(w, r, p, v, idString(id), nil, true, http.StatusUnprocessableEntity)
-		return
-	}
-	var c *crm.Contact
-	if id == uuid.Nil {
-		c, err = u.CRM.CreateContact(r.Context(), p, in, meta(r))
-	} else {
-		c, err = u.CRM.UpdateContact(r.Context(), p, id, in, meta(r))
-	}
-	if err != nil {
-		if !formErrors(v, err) {
-			u.fail(w, r, p, err)
-			return
+	return in
+}
+
+// contactRefused shows the service's messages on the form's fields: per
+// line of the e-mails and phones, the company and the consent.
+func contactRefused(v *view) {
+	lineErrors(v, "emails")
+	lineErrors(v, "phones")
+	for from, to := range map[string]string{"company_id": "company", "marketing_consent.source": "consent_source",
+		"marketing_consent.at": "consent"} {
+		if m, ok := v.Fields[from]; ok {
+			v.Fields[to] = m
 		}
-		lineErrors(v, "emails")
-		lineErrors(v, "phones")
-		for from, to := range map[string]string{"company_id": "company", "marketing_consent.source": "consent_source",
-			"marketing_consent.at": "consent"} {
-			if m, ok := v.Fields[from]; ok {
-				v.Fields[to] = m
-			}
-		}
-		u.contactForm(w, r, p, v, idString(id), nil, true, statusOf(err))
-		return
 	}
-	u.setFlash(w, flash{Kind: "ok", Message: v.T("flash.saved")})
-	redirect(w, r, "/contacts/"+c.ID.String())
 }
 
 // companyOptions answers the company field's suggestions while typing
@@ -426,7 +351,7 @@ func (u *UI) companyOptions(w http.ResponseWriter, r *http.Request, p *auth.Prin
 
 // contactFilter is the contact filter of an export.
 func contactExportFilter(r *http.Request) crm.ContactFilter {
-	lq := readListQuery(r, "/contacts", crm.ContactSortable, "last_name")
+	lq := contactListKind.query(r)
 	f := crm.ContactFilter{ListParams: lq.params(), CompanyID: lq.CompanyID()}
 	f.Limit, f.Cursor = crm.MaxLimit, ""
 	return f
@@ -488,14 +413,8 @@ func (u *UI) contactExportVCF(w http.ResponseWriter, r *http.Request, p *auth.Pr
 
 // contactVCard sends one contact as a vCard (address book import).
 func (u *UI) contactVCard(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	c, err := u.CRM.Contact(r.Context(), p, id)
-	if err != nil {
-		u.fail(w, r, p, err)
+	_, c, ok := recordAtPath(u, w, r, p, u.CRM.Contact)
+	if !ok {
 		return
 	}
 	names, err := u.contactCompanies(r.Context(), p, []*crm.Contact{c}, nil)
@@ -517,20 +436,13 @@ func (u *UI) contactOps() trashOps {
 }
 
 func (u *UI) contactRoutes() []route {
-	return []route{
-		page("GET /contacts", auth.PermContactsRead, u.contactList),
-		page("GET /contacts/trash", auth.PermContactsDelete, u.contactTrash),
-		page("GET /contacts/export.csv", auth.PermExportRun, u.contactExport),
+	return append(u.recordTypeRoutes(recordTypePages{base: "/contacts",
+		read: auth.PermContactsRead, write: auth.PermContactsWrite, remove: auth.PermContactsDelete,
+		list: u.contactList, trash: u.contactTrash, export: u.contactExport,
+		newForm: u.contactNew, editForm: u.contactEdit, detail: u.recordDetailPage("contact.title", (*UI).contactDetailView), save: u.contactSave,
+		ops: u.contactOps}),
 		page("GET /contacts/export.vcf", auth.PermExportRun, u.contactExportVCF),
-		page("GET /contacts/new", auth.PermContactsWrite, u.contactNew),
 		page("GET /contacts/company-options", auth.PermCompaniesRead, u.companyOptions),
-		page("POST /contacts", auth.PermContactsWrite, u.contactSave),
-		page("GET /contacts/{id}", auth.PermContactsRead, u.contactDetail),
 		page("GET /contacts/{id}/vcard", auth.PermContactsRead, u.contactVCard),
-		page("GET /contacts/{id}/edit", auth.PermContactsWrite, u.contactEdit),
-		page("POST /contacts/{id}", auth.PermContactsWrite, u.contactSave),
-		page("POST /contacts/{id}/delete", auth.PermContactsDelete, u.deleteRecord(u.contactOps)),
-		page("POST /contacts/{id}/restore", auth.PermContactsDelete, u.restoreRecord(u.contactOps)),
-		page("POST /contacts/{id}/purge", auth.PermContactsDelete, u.purgeRecord(u.contactOps)),
-	}
+	)
 }

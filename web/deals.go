@@ -801,32 +801,19 @@ func (u *UI) resolveName(r *http.Request, p *auth.Principal, v *view, entity, fi
 func (u *UI) nameOptions(r *http.Request, p *auth.Principal, entity, q string) []option {
 	ctx := r.Context()
 	lp := crm.ListParams{Q: q, Limit: 20}
-	var opts []option
 	switch entity {
 	case crm.EntityCompany:
-		if _, ok := p.Can(auth.PermCompaniesRead); !ok {
-			return nil
-		}
-		pg, err := u.CRM.ListCompanies(ctx, p, crm.CompanyFilter{ListParams: lp})
-		if err != nil {
-			return nil
-		}
-		for _, c := range pg.Items {
-			opts = append(opts, option{Value: c.ID.String(), Label: c.Name})
+		if _, ok := p.Can(auth.PermCompaniesRead); ok {
+			pg, err := u.CRM.ListCompanies(ctx, p, crm.CompanyFilter{ListParams: lp})
+			return recordNameOptions(pg, err, func(c *crm.Company) (uuid.UUID, string) { return c.ID, c.Name })
 		}
 	case crm.EntityContact:
-		if _, ok := p.Can(auth.PermContactsRead); !ok {
-			return nil
-		}
-		pg, err := u.CRM.ListContacts(ctx, p, crm.ContactFilter{ListParams: lp})
-		if err != nil {
-			return nil
-		}
-		for _, c := range pg.Items {
-			opts = append(opts, option{Value: c.ID.String(), Label: c.Name})
+		if _, ok := p.Can(auth.PermContactsRead); ok {
+			pg, err := u.CRM.ListContacts(ctx, p, crm.ContactFilter{ListParams: lp})
+			return recordNameOptions(pg, err, func(c *crm.Contact) (uuid.UUID, string) { return c.ID, c.Name })
 		}
 	}
-	return opts
+	return nil
 }
 
 // dealOptions answers the form's datalist with the companies or contacts
@@ -910,9 +897,7 @@ func (u *UI) dealDelete(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		u.fail(w, r, p, err)
 		return
 	}
-	v := u.newView(w, r, p, "deals.list.title")
-	u.setFlash(w, flash{Kind: "ok", Message: v.T("deals.deleted"), UndoURL: "/deals/" + id.String() + "/restore"})
-	redirect(w, r, "/deals/list")
+	u.trashDone(w, r, p, "/deals/list", "/deals/"+id.String()+"/restore", "deals.deleted")
 }
 
 func (u *UI) dealRestore(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -925,7 +910,5 @@ func (u *UI) dealRestore(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		u.fail(w, r, p, err)
 		return
 	}
-	v := u.newView(w, r, p, "deals.list.title")
-	u.setFlash(w, flash{Kind: "ok", Message: v.T("deals.restored", d.Title)})
-	redirect(w, r, "/deals/"+id.String())
+	u.trashDone(w, r, p, "/deals/"+id.String(), "", "deals.restored", d.Title)
 }

@@ -54,7 +54,7 @@ func (r recordRef) Field() string { return r.Entity + "_id" }
 //	func init() { detailPages[crm.EntityDeal] = (*UI).dealDetailView }
 //
 // Without an entry the failed form's messages come back as a flash.
-var detailPages = map[string]func(u *UI, w http.ResponseWriter, r *http.Request, p *auth.Principal, id uuid.UUID, v *view, status int){}
+var detailPages = map[string]recordDetailFunc{}
 
 // recordParts is what the shared partials show of one record.
 type recordParts struct {
@@ -131,14 +131,7 @@ func (u *UI) loadRecordParts(r *http.Request, p *auth.Principal, v *view, ref re
 	}
 	if _, ok := p.Can(auth.PermDocumentsRead); ok {
 		f := crm.DocumentFilter{ListParams: crm.ListParams{Limit: crm.MaxLimit, Sort: "created_at", Desc: true}}
-		switch ref.Entity {
-		case crm.EntityCompany:
-			f.CompanyID = &ref.ID
-		case crm.EntityContact:
-			f.ContactID = &ref.ID
-		default:
-			f.DealID = &ref.ID
-		}
+		f.CompanyID, f.ContactID, f.DealID = ref.linkIDs()
 		pg, err := u.CRM.ListDocuments(r.Context(), p, f)
 		if err != nil {
 			return nil, err
@@ -451,14 +444,7 @@ func (u *UI) uploadDocument(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return
 	}
 	in := crm.DocumentInput{ID: id, FileName: files[0].Filename, ContentType: st.ContentType, Size: st.Size, SHA256: st.SHA256}
-	switch ref.Entity {
-	case crm.EntityCompany:
-		in.CompanyID = &ref.ID
-	case crm.EntityContact:
-		in.ContactID = &ref.ID
-	default:
-		in.DealID = &ref.ID
-	}
+	in.CompanyID, in.ContactID, in.DealID = ref.linkIDs()
 	d, err := u.CRM.CreateDocument(r.Context(), p, in, meta(r))
 	if err != nil {
 		if rerr := u.Files.Remove(p.TenantID, id); rerr != nil {
@@ -479,14 +465,8 @@ func (u *UI) uploadDocument(w http.ResponseWriter, r *http.Request, p *auth.Prin
 // with the sniffed type and nosniff, so that an uploaded HTML page or SVG
 // never runs in the application's origin.
 func (u *UI) downloadDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	d, err := u.CRM.Document(r.Context(), p, id)
-	if err != nil {
-		u.fail(w, r, p, err)
+	_, d, ok := recordAtPath(u, w, r, p, u.CRM.Document)
+	if !ok {
 		return
 	}
 	if u.Files == nil {
@@ -524,14 +504,8 @@ func docRef(d *crm.Document) recordRef {
 
 // deleteDocument moves a document to the trash; the flash offers undo.
 func (u *UI) deleteDocument(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := pathID(r)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return
-	}
-	d, err := u.CRM.Document(r.Context(), p, id)
-	if err != nil {
-		u.fail(w, r, p, err)
+	id, d, ok := recordAtPath(u, w, r, p, u.CRM.Document)
+	if !ok {
 		return
 	}
 	if err := u.CRM.DeleteDocument(r.Context(), p, id, meta(r)); err != nil {

@@ -43,9 +43,9 @@ func namedRestore[T any](restore func(context.Context, *auth.Principal, uuid.UUI
 	}
 }
 
-// deleteRecord moves a record to the trash and goes back to the list, with
-// a flash whose undo button posts to restore.
-func (u *UI) deleteRecord(opsOf func() trashOps) pageHandler {
+// trashHandler is a handler of a record type's trash: it builds the ops
+// and reads the route's {id} for h.
+func (u *UI) trashHandler(opsOf func() trashOps, h func(w http.ResponseWriter, r *http.Request, p *auth.Principal, ops trashOps, id uuid.UUID)) pageHandler {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 		ops := opsOf()
 		id, err := pathID(r)
@@ -53,6 +53,22 @@ func (u *UI) deleteRecord(opsOf func() trashOps) pageHandler {
 			u.fail(w, r, p, err)
 			return
 		}
+		h(w, r, p, ops, id)
+	}
+}
+
+// trashDone tells in a flash what was done (key, args) and goes on to
+// next; undoURL, if set, is where the flash's undo button posts.
+func (u *UI) trashDone(w http.ResponseWriter, r *http.Request, p *auth.Principal, next, undoURL, key string, args ...any) {
+	v := u.newView(w, r, p, "records.trash.title")
+	u.setFlash(w, flash{Kind: "ok", Message: v.T(key, args...), UndoURL: undoURL})
+	redirect(w, r, next)
+}
+
+// deleteRecord moves a record to the trash and goes back to the list, with
+// a flash whose undo button posts to restore.
+func (u *UI) deleteRecord(opsOf func() trashOps) pageHandler {
+	return u.trashHandler(opsOf, func(w http.ResponseWriter, r *http.Request, p *auth.Principal, ops trashOps, id uuid.UUID) {
 		name, err := ops.name(r.Context(), p, id)
 		if err != nil {
 			u.fail(w, r, p, err)
@@ -62,49 +78,30 @@ func (u *UI) deleteRecord(opsOf func() trashOps) pageHandler {
 			u.fail(w, r, p, err)
 			return
 		}
-		v := u.newView(w, r, p, "records.trash.title")
-		u.setFlash(w, flash{Kind: "ok", Message: v.T("records.trash.moved", name),
-			UndoURL: ops.base + "/" + id.String() + "/restore"})
-		redirect(w, r, ops.base)
-	}
+		u.trashDone(w, r, p, ops.base, ops.base+"/"+id.String()+"/restore", "records.trash.moved", name)
+	})
 }
 
 // restoreRecord takes a record out of the trash (also the undo of delete)
 // and shows it.
 func (u *UI) restoreRecord(opsOf func() trashOps) pageHandler {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-		ops := opsOf()
-		id, err := pathID(r)
-		if err != nil {
-			u.fail(w, r, p, err)
-			return
-		}
+	return u.trashHandler(opsOf, func(w http.ResponseWriter, r *http.Request, p *auth.Principal, ops trashOps, id uuid.UUID) {
 		name, err := ops.restore(r.Context(), p, id, meta(r))
 		if err != nil {
 			u.fail(w, r, p, err)
 			return
 		}
-		v := u.newView(w, r, p, "records.trash.title")
-		u.setFlash(w, flash{Kind: "ok", Message: v.T("records.trash.restored", name)})
-		redirect(w, r, ops.base+"/"+id.String())
-	}
+		u.trashDone(w, r, p, ops.base+"/"+id.String(), "", "records.trash.restored", name)
+	})
 }
 
 // purgeRecord deletes a trashed record for good.
 func (u *UI) purgeRecord(opsOf func() trashOps) pageHandler {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-		ops := opsOf()
-		id, err := pathID(r)
-		if err != nil {
-			u.fail(w, r, p, err)
-			return
-		}
+	return u.trashHandler(opsOf, func(w http.ResponseWriter, r *http.Request, p *auth.Principal, ops trashOps, id uuid.UUID) {
 		if err := ops.purge(r.Context(), p, id, meta(r)); err != nil {
 			u.fail(w, r, p, err)
 			return
 		}
-		v := u.newView(w, r, p, "records.trash.title")
-		u.setFlash(w, flash{Kind: "ok", Message: v.T("records.trash.purged")})
-		redirect(w, r, ops.base+"/trash")
-	}
+		u.trashDone(w, r, p, ops.base+"/trash", "", "records.trash.purged")
+	})
 }
