@@ -249,6 +249,33 @@ func (b *importBase) fieldError(line int, field, msg string) {
 	b.rowError(line, rpcrm.FieldError(field, msg))
 }
 
+// updated counts a row that updated the record it duplicates, given the
+// update's error: one that concerns the row is reported for the row
+// instead, any other returned.
+func (b *importBase) updated(line int, err error) error {
+	switch {
+	case err == nil:
+		b.res.Updated++
+	case isRowError(err):
+		b.rowError(line, err)
+	default:
+		return err
+	}
+	return nil
+}
+
+// newRecord readies a record to insert: its tags in their stored spelling,
+// and a new ID.
+func (b *importBase) newRecord(ctx context.Context, m *crm.Meta) error {
+	tags, err := b.storedTags(ctx, m.Tags)
+	if err != nil {
+		return err
+	}
+	m.Tags = tags
+	m.ID = newID()
+	return nil
+}
+
 // storedTags returns tags in their stored spelling, creating new ones.
 func (b *importBase) storedTags(ctx context.Context, names []string) ([]string, error) {
 	var missing []string
@@ -364,25 +391,18 @@ func (ci *contactImport) flush(ctx context.Context) error {
 				ci.fieldError(r.line, "emails", "Die E-Mail-Adresse kommt in der Datei mehrfach vor.")
 				continue
 			}
-			if _, err := updateContact(ctx, ci.tx, ci.p, dup.id, r.in, ci.m); err != nil {
-				if isRowError(err) {
-					ci.rowError(r.line, err)
-					continue
-				}
+			_, err := updateContact(ctx, ci.tx, ci.p, dup.id, r.in, ci.m)
+			if err := ci.updated(r.line, err); err != nil {
 				return err
 			}
-			ci.res.Updated++
 			continue
 		}
 		for _, e := range r.c.Emails {
 			ci.seenEmails[e] = true
 		}
-		tags, err := ci.storedTags(ctx, r.c.Tags)
-		if err != nil {
+		if err := ci.newRecord(ctx, &r.c.Meta); err != nil {
 			return err
 		}
-		r.c.Tags = tags
-		r.c.ID = newID()
 		inserts = append(inserts, r.c)
 	}
 	if err := insertContacts(ctx, ci.tx, ci.p, inserts); err != nil {
@@ -626,26 +646,19 @@ func (ci *companyImport) flush(ctx context.Context) error {
 			ci.fieldError(r.line, "name", "Die Firma kommt in der Datei mehrfach vor.")
 			continue
 		default:
-			if _, err := updateCompany(ctx, ci.tx, ci.p, dup.id, r.in, ci.m); err != nil {
-				if isRowError(err) {
-					ci.rowError(r.line, err)
-					continue
-				}
+			_, err := updateCompany(ctx, ci.tx, ci.p, dup.id, r.in, ci.m)
+			if err := ci.updated(r.line, err); err != nil {
 				return err
 			}
-			ci.res.Updated++
 			continue
 		}
 		if r.c.UID != nil {
 			ci.seenUIDs[*r.c.UID] = true
 		}
 		ci.seenNames[name] = true
-		tags, err := ci.storedTags(ctx, r.c.Tags)
-		if err != nil {
+		if err := ci.newRecord(ctx, &r.c.Meta); err != nil {
 			return err
 		}
-		r.c.Tags = tags
-		r.c.ID = newID()
 		inserts = append(inserts, r.c)
 	}
 	if err := insertCompanies(ctx, ci.tx, ci.p, inserts); err != nil {
