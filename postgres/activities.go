@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -202,11 +201,7 @@ func getActivity(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID
 	if forUpdate {
 		q.add(" FOR UPDATE OF a")
 	}
-	a, err := scanActivity(tx.QueryRow(ctx, q.String(), q.args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: activityRecords.notFound}
-	}
-	return a, err
+	return readRecord(ctx, tx, q, scanActivity, activityRecords.notFound)
 }
 
 // loadActivity reads an activity after a change the caller was allowed to

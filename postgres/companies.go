@@ -130,28 +130,9 @@ func (s *CRMService) Company(ctx context.Context, p *auth.Principal, id uuid.UUI
 }
 
 // getCompany loads a company visible to p (read scope), or for update
-// (write scope, locked). Deleted companies count only when withDeleted.
+// (write scope, locked). Deleted companies count only when not live.
 func getCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, forUpdate, live bool) (*crm.Company, error) {
-	perm := companies.read
-	if forUpdate {
-		perm = companies.write
-	}
-	q := &query{}
-	q.add("SELECT " + companyColumns + " FROM companies WHERE tenant_id = " + q.arg(p.TenantID) + " AND id = " + q.arg(id))
-	if live {
-		q.add(" AND deleted_at IS NULL")
-	}
-	if err := ownerFilter(q, p, perm, "owner_id"); err != nil {
-		return nil, err
-	}
-	if forUpdate {
-		q.add(" FOR UPDATE")
-	}
-	c, err := scanCompany(tx.QueryRow(ctx, q.String(), q.args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: companies.notFound}
-	}
-	return c, err
+	return getRecord(ctx, tx, p, companies, companyColumns, scanCompany, id, forUpdate, live)
 }
 
 // CreateCompany creates a company owned by the caller unless another owner is given.

@@ -93,24 +93,7 @@ func (s *CRMService) Contact(ctx context.Context, p *auth.Principal, id uuid.UUI
 // getContact loads a live contact visible to p (read scope), or for update
 // (write scope, locked).
 func getContact(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, forUpdate bool) (*crm.Contact, error) {
-	perm := contacts.read
-	if forUpdate {
-		perm = contacts.write
-	}
-	q := &query{}
-	q.add("SELECT " + contactColumns + " FROM contacts WHERE tenant_id = " + q.arg(p.TenantID) + " AND id = " + q.arg(id) +
-		" AND deleted_at IS NULL")
-	if err := ownerFilter(q, p, perm, "owner_id"); err != nil {
-		return nil, err
-	}
-	if forUpdate {
-		q.add(" FOR UPDATE")
-	}
-	c, err := scanContact(tx.QueryRow(ctx, q.String(), q.args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: contacts.notFound}
-	}
-	return c, err
+	return getRecord(ctx, tx, p, contacts, contactColumns, scanContact, id, forUpdate, true)
 }
 
 // CreateContact creates a contact owned by the caller unless another owner is given.

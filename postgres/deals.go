@@ -82,23 +82,7 @@ func (s *CRMService) Deal(ctx context.Context, p *auth.Principal, id uuid.UUID) 
 // getDeal loads a live deal visible to p (read scope), or for update
 // (write scope, locked).
 func getDeal(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, forUpdate bool) (*crm.Deal, error) {
-	perm := deals.read
-	if forUpdate {
-		perm = deals.write
-	}
-	q := &query{}
-	q.add("SELECT " + dealColumns + " FROM deals WHERE tenant_id = " + q.arg(p.TenantID) + " AND id = " + q.arg(id) + " AND deleted_at IS NULL")
-	if err := ownerFilter(q, p, perm, "owner_id"); err != nil {
-		return nil, err
-	}
-	if forUpdate {
-		q.add(" FOR UPDATE")
-	}
-	d, err := scanDeal(tx.QueryRow(ctx, q.String(), q.args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: deals.notFound}
-	}
-	return d, err
+	return getRecord(ctx, tx, p, deals, dealColumns, scanDeal, id, forUpdate, true)
 }
 
 // CreateDeal creates a deal owned by the caller unless another owner is

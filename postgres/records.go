@@ -88,6 +88,42 @@ func checkOwner(ctx context.Context, tx pgx.Tx, p *auth.Principal, perm auth.Per
 	return nil
 }
 
+// getRecord loads a record of rt (its columns, read by scan) visible to p
+// (read scope), or for update (write scope, locked). With live, one in the
+// trash does not count.
+func getRecord[T any](ctx context.Context, tx pgx.Tx, p *auth.Principal, rt recordTable, columns string,
+	scan func(pgx.Row, ...any) (T, error), id uuid.UUID, forUpdate, live bool) (T, error) {
+	var none T
+	perm := rt.read
+	if forUpdate {
+		perm = rt.write
+	}
+	liveSQL := ""
+	if live {
+		liveSQL = " AND deleted_at IS NULL"
+	}
+	q := &query{}
+	q.add("SELECT " + columns + " FROM " + rt.table + " WHERE tenant_id = " + q.arg(p.TenantID) + " AND id = " + q.arg(id) + liveSQL)
+	if err := ownerFilter(q, p, perm, "owner_id"); err != nil {
+		return none, err
+	}
+	if forUpdate {
+		q.add(" FOR UPDATE")
+	}
+	return readRecord(ctx, tx, q, scan, rt.notFound)
+}
+
+// readRecord runs q, the query of one record, and reads its row with scan;
+// without a row it is ENOTFOUND with the message notFound.
+func readRecord[T any](ctx context.Context, tx pgx.Tx, q *query, scan func(pgx.Row, ...any) (T, error), notFound string) (T, error) {
+	rec, err := scan(tx.QueryRow(ctx, q.String(), q.args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		var none T
+		return none, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: notFound}
+	}
+	return rec, err
+}
+
 // lockLive locks a live (not deleted) record the principal may change and
 // returns nil, or ENOTFOUND when it does not exist for them.
 func (rt recordTable) lockLive(ctx context.Context, tx pgx.Tx, p *auth.Principal, perm auth.Permission, id uuid.UUID, deleted bool) error {
