@@ -264,6 +264,15 @@ func (b *importBase) updated(line int, err error) error {
 	return nil
 }
 
+// created counts the n records of a chunk as created unless inserting
+// them failed with err, which it returns.
+func (b *importBase) created(n int, err error) error {
+	if err == nil {
+		b.res.Created += n
+	}
+	return err
+}
+
 // newRecord readies a record to insert: its tags in their stored spelling,
 // and a new ID.
 func (b *importBase) newRecord(ctx context.Context, m *crm.Meta) error {
@@ -405,11 +414,7 @@ func (ci *contactImport) flush(ctx context.Context) error {
 		}
 		inserts = append(inserts, r.c)
 	}
-	if err := insertContacts(ctx, ci.tx, ci.p, inserts); err != nil {
-		return err
-	}
-	ci.res.Created += len(inserts)
-	return nil
+	return ci.created(len(inserts), insertContacts(ctx, ci.tx, ci.p, inserts))
 }
 
 // isRowError reports whether err concerns the row (bad value, record gone
@@ -661,11 +666,7 @@ func (ci *companyImport) flush(ctx context.Context) error {
 		}
 		inserts = append(inserts, r.c)
 	}
-	if err := insertCompanies(ctx, ci.tx, ci.p, inserts); err != nil {
-		return err
-	}
-	ci.res.Created += len(inserts)
-	return nil
+	return ci.created(len(inserts), insertCompanies(ctx, ci.tx, ci.p, inserts))
 }
 
 // lookup finds live companies of the tenant with the chunk's UIDs or names.

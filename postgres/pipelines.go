@@ -453,10 +453,20 @@ const stageStatusSQL = `
 // followStageKind brings the deals of a stage whose kind changed in line
 // with it, and audits each deal's change of status.
 func followStageKind(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta, stageID uuid.UUID, st *crm.Stage) error {
-	rows, err := tx.Query(ctx, `UPDATE deals SET `+namedArgs(stageStatusSQL, map[string]string{"$kind": "$3::text", "$reason": "$4"})+`,
+	return updateStageDeals(ctx, tx, p, m,
+		map[string]audit.Change{"status": {After: st.Kind}},
+		map[string]any{"reason": "stage.update", "stage_id": stageID},
+		`UPDATE deals SET `+namedArgs(stageStatusSQL, map[string]string{"$kind": "$3::text", "$reason": "$4"})+`,
 		updated_at = now(), updated_by = $5, version = version + 1
 		WHERE tenant_id = $1 AND stage_id = $2 RETURNING id`,
 		p.TenantID, stageID, st.Kind, "Phase «"+st.Name+"» als verloren markiert", actorID(p))
+}
+
+// updateStageDeals runs update, an UPDATE of deals that returns their IDs,
+// and audits the change of each deal with changes and details.
+func updateStageDeals(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta,
+	changes map[string]audit.Change, details map[string]any, update string, args ...any) error {
+	rows, err := tx.Query(ctx, update, args...)
 	if err != nil {
 		return err
 	}
@@ -466,8 +476,8 @@ func followStageKind(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.L
 	}
 	for _, id := range ids {
 		e := actorEntry(p, m, "deal.update", "deal", id)
-		e.Changes = map[string]audit.Change{"status": {After: st.Kind}}
-		e.Details = map[string]any{"reason": "stage.update", "stage_id": stageID}
+		e.Changes = changes
+		e.Details = details
 		if err := writeAudit(ctx, tx, p.TenantID, e); err != nil {
 			return err
 		}
@@ -541,30 +551,16 @@ func (s *CRMService) DeleteStage(ctx context.Context, p *auth.Principal, pipelin
 // moveStageDeals moves every deal of stage from to stage to (same
 // pipeline), with the status rules of the new stage, and audits each move.
 func moveStageDeals(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta, from, to *crm.Stage) error {
-	rows, err := tx.Query(ctx, `UPDATE deals SET stage_id = $3, stage_changed_at = now(), `+
-		namedArgs(stageStatusSQL, map[string]string{"$kind": "$4::text", "$reason": "$5"})+`,
+	changes := map[string]audit.Change{"stage_id": {Before: from.ID, After: to.ID}}
+	if from.Kind != to.Kind {
+		changes["status"] = audit.Change{Before: from.Kind, After: to.Kind}
+	}
+	return updateStageDeals(ctx, tx, p, m, changes, map[string]any{"reason": "stage.delete"},
+		`UPDATE deals SET stage_id = $3, stage_changed_at = now(), `+
+			namedArgs(stageStatusSQL, map[string]string{"$kind": "$4::text", "$reason": "$5"})+`,
 		updated_at = now(), updated_by = $6, version = version + 1
 		WHERE tenant_id = $1 AND stage_id = $2 RETURNING id`,
 		p.TenantID, from.ID, to.ID, to.Kind, "Phase «"+from.Name+"» gelöscht", actorID(p))
-	if err != nil {
-		return err
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		e := actorEntry(p, m, "deal.update", "deal", id)
-		e.Changes = map[string]audit.Change{"stage_id": {Before: from.ID, After: to.ID}}
-		if from.Kind != to.Kind {
-			e.Changes["status"] = audit.Change{Before: from.Kind, After: to.Kind}
-		}
-		e.Details = map[string]any{"reason": "stage.delete"}
-		if err := writeAudit(ctx, tx, p.TenantID, e); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ReorderStages puts all stages of a pipeline in the given order; the list
