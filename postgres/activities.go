@@ -215,11 +215,9 @@ func loadActivity(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (*crm.
 // CreateActivity creates an activity owned by the caller; a task without an
 // assignee is assigned to the caller.
 func (s *CRMService) CreateActivity(ctx context.Context, p *auth.Principal, in crm.ActivityInput, m auth.LoginMeta) (*crm.Activity, error) {
-	if _, err := scope(p, activityRecords.write); err != nil {
-		return nil, err
-	}
 	a := &crm.Activity{OwnerID: actorID(p)}
-	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Activity, error) {
+	id := func(r *crm.Activity) uuid.UUID { return r.ID }
+	return createRecord(ctx, s.DB, p, m, activityRecords, id, activityFields, func(tx pgx.Tx) (*crm.Activity, error) {
 		if err := applyActivity(ctx, tx, p, &in, a, &crm.Activity{}); err != nil {
 			return nil, err
 		}
@@ -232,11 +230,7 @@ func (s *CRMService) CreateActivity(ctx context.Context, p *auth.Principal, in c
 		if err != nil {
 			return nil, mapError(err)
 		}
-		a2, err := loadActivity(ctx, tx, p.TenantID, a.ID)
-		if err == nil {
-			err = auditCreate(ctx, tx, p, m, "activity.create", "activity", a.ID, activityFields(a2))
-		}
-		return a2, err
+		return loadActivity(ctx, tx, p.TenantID, a.ID)
 	})
 }
 

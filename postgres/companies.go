@@ -137,12 +137,10 @@ func getCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID,
 
 // CreateCompany creates a company owned by the caller unless another owner is given.
 func (s *CRMService) CreateCompany(ctx context.Context, p *auth.Principal, in crm.CompanyInput, m auth.LoginMeta) (*crm.Company, error) {
-	if _, err := scope(p, companies.write); err != nil {
-		return nil, err
-	}
 	c := &crm.Company{}
 	c.OwnerID = actorID(p)
-	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Company, error) {
+	id := func(r *crm.Company) uuid.UUID { return r.ID }
+	return createRecord(ctx, s.DB, p, m, companies, id, companyFields, func(tx pgx.Tx) (*crm.Company, error) {
 		if err := applyCompany(ctx, tx, p, &in, c, nil); err != nil {
 			return nil, err
 		}
@@ -155,11 +153,7 @@ func (s *CRMService) CreateCompany(ctx context.Context, p *auth.Principal, in cr
 		if err != nil {
 			return nil, mapError(err)
 		}
-		c2, err := getCompany(ctx, tx, p, c.ID, false, true)
-		if err == nil {
-			err = auditCreate(ctx, tx, p, m, "company.create", "company", c.ID, companyFields(c2))
-		}
-		return c2, err
+		return getCompany(ctx, tx, p, c.ID, false, true)
 	})
 }
 
@@ -170,19 +164,27 @@ func applyCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, in *crm.Com
 	if err := checkOwner(ctx, tx, p, companies.write, in.OwnerID); err != nil {
 		verr = mergeValidation(verr, err)
 	}
-	defs, err := customFieldDefs(ctx, tx, p.TenantID, crm.EntityCompany)
+	return applyCustomAndTags(ctx, tx, p, crm.EntityCompany, &c.Meta, current, in.Custom, verr)
+}
+
+// applyCustomAndTags ends the validation of a record's input, verr so far:
+// its custom fields of entity, the patch applied to the current values,
+// and, when all is valid, the stored spelling of its tags.
+func applyCustomAndTags(ctx context.Context, tx pgx.Tx, p *auth.Principal, entity string, rec *crm.Meta,
+	current, patch crm.Custom, verr error) error {
+	defs, err := customFieldDefs(ctx, tx, p.TenantID, entity)
 	if err != nil {
 		return err
 	}
-	custom, cerr := crm.ValidateCustom(defs, current, in.Custom)
+	custom, cerr := crm.ValidateCustom(defs, current, patch)
 	if cerr != nil {
 		verr = mergeValidation(verr, cerr)
 	}
 	if verr != nil {
 		return verr
 	}
-	c.Custom = custom
-	c.Tags, err = ensureTags(ctx, tx, p.TenantID, c.Tags)
+	rec.Custom = custom
+	rec.Tags, err = ensureTags(ctx, tx, p.TenantID, rec.Tags)
 	return err
 }
 

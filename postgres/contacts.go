@@ -98,12 +98,10 @@ func getContact(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID,
 
 // CreateContact creates a contact owned by the caller unless another owner is given.
 func (s *CRMService) CreateContact(ctx context.Context, p *auth.Principal, in crm.ContactInput, m auth.LoginMeta) (*crm.Contact, error) {
-	if _, err := scope(p, contacts.write); err != nil {
-		return nil, err
-	}
 	c := &crm.Contact{}
 	c.OwnerID = actorID(p)
-	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Contact, error) {
+	id := func(r *crm.Contact) uuid.UUID { return r.ID }
+	return createRecord(ctx, s.DB, p, m, contacts, id, contactFields, func(tx pgx.Tx) (*crm.Contact, error) {
 		if err := applyContact(ctx, tx, p, &in, c, nil, true); err != nil {
 			return nil, err
 		}
@@ -119,11 +117,7 @@ func (s *CRMService) CreateContact(ctx context.Context, p *auth.Principal, in cr
 		if err != nil {
 			return nil, mapError(err)
 		}
-		c2, err := getContact(ctx, tx, p, c.ID, false)
-		if err == nil {
-			err = auditCreate(ctx, tx, p, m, "contact.create", "contact", c.ID, contactFields(c2))
-		}
-		return c2, err
+		return getContact(ctx, tx, p, c.ID, false)
 	})
 }
 
@@ -142,20 +136,7 @@ func applyContact(ctx context.Context, tx pgx.Tx, p *auth.Principal, in *crm.Con
 			verr = mergeValidation(verr, err)
 		}
 	}
-	defs, err := customFieldDefs(ctx, tx, p.TenantID, crm.EntityContact)
-	if err != nil {
-		return err
-	}
-	custom, cerr := crm.ValidateCustom(defs, current, in.Custom)
-	if cerr != nil {
-		verr = mergeValidation(verr, cerr)
-	}
-	if verr != nil {
-		return verr
-	}
-	c.Custom = custom
-	c.Tags, err = ensureTags(ctx, tx, p.TenantID, c.Tags)
-	return err
+	return applyCustomAndTags(ctx, tx, p, crm.EntityContact, &c.Meta, current, in.Custom, verr)
 }
 
 // checkContactCompany makes sure a contact is linked only to a live company

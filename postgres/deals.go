@@ -88,12 +88,10 @@ func getDeal(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, fo
 // CreateDeal creates a deal owned by the caller unless another owner is
 // given, in the first pipeline's first stage unless others are given.
 func (s *CRMService) CreateDeal(ctx context.Context, p *auth.Principal, in crm.DealInput, m auth.LoginMeta) (*crm.Deal, error) {
-	if _, err := scope(p, deals.write); err != nil {
-		return nil, err
-	}
 	d := &crm.Deal{}
 	d.OwnerID = actorID(p)
-	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Deal, error) {
+	id := func(r *crm.Deal) uuid.UUID { return r.ID }
+	return createRecord(ctx, s.DB, p, m, deals, id, dealFields, func(tx pgx.Tx) (*crm.Deal, error) {
 		if err := applyDeal(ctx, tx, p, &in, d, nil); err != nil {
 			return nil, err
 		}
@@ -108,11 +106,7 @@ func (s *CRMService) CreateDeal(ctx context.Context, p *auth.Principal, in crm.D
 		if err != nil {
 			return nil, mapError(err)
 		}
-		d2, err := getDeal(ctx, tx, p, d.ID, false)
-		if err == nil {
-			err = auditCreate(ctx, tx, p, m, "deal.create", "deal", d.ID, dealFields(d2))
-		}
-		return d2, err
+		return getDeal(ctx, tx, p, d.ID, false)
 	})
 }
 

@@ -234,6 +234,25 @@ func (s *CRMService) purgeRecord(ctx context.Context, p *auth.Principal, rt reco
 	return err
 }
 
+// createRecord is the frame of creating a record of rt: with the write
+// permission, insert validates and stores the new record in a transaction
+// and returns it as read back, and the audit entry ENTITY.create lists all
+// of its fields.
+func createRecord[T any](ctx context.Context, db *DB, p *auth.Principal, m auth.LoginMeta, rt recordTable,
+	id func(T) uuid.UUID, fields func(T) map[string]any, insert func(tx pgx.Tx) (T, error)) (T, error) {
+	if _, err := scope(p, rt.write); err != nil {
+		var none T
+		return none, err
+	}
+	return inTenantGet(ctx, db, p.TenantID, func(tx pgx.Tx) (T, error) {
+		rec, err := insert(tx)
+		if err == nil {
+			err = auditCreate(ctx, tx, p, m, rt.entity+".create", rt.entity, id(rec), fields(rec))
+		}
+		return rec, err
+	})
+}
+
 // updateRecord is the frame of a version-checked update of a record of rt:
 // lock reads the record for update; when the client read another version
 // than the record's (want, 0 for any), nothing changes. change stores the
