@@ -249,6 +249,17 @@ func (b *importBase) fieldError(line int, field, msg string) {
 	b.rowError(line, rpcrm.FieldError(field, msg))
 }
 
+// validateCustom ends the validation of a row's new record, err so far:
+// its custom fields, set on rec when all is valid.
+func (b *importBase) validateCustom(rec *crm.Meta, patch crm.Custom, err error) error {
+	custom, cerr := crm.ValidateCustom(b.defs, nil, patch)
+	if err = mergeValidation(err, cerr); err != nil {
+		return err
+	}
+	rec.Custom = custom
+	return nil
+}
+
 // updated counts a row that updated the record it duplicates, given the
 // update's error: one that concerns the row is reported for the row
 // instead, any other returned.
@@ -339,11 +350,9 @@ func (ci *contactImport) prepare(line int, row crm.RowValues) (any, error) {
 	c := &crm.Contact{}
 	c.OwnerID = actorID(ci.p)
 	err = mergeValidation(err, in.Apply(c))
-	custom, cerr := crm.ValidateCustom(ci.defs, nil, in.Custom)
-	if err = mergeValidation(err, cerr); err != nil {
+	if err := ci.validateCustom(&c.Meta, in.Custom, err); err != nil {
 		return nil, err
 	}
-	c.Custom = custom
 	return contactRow{line: line, in: in, c: c, company: company}, nil
 }
 
@@ -595,11 +604,9 @@ func (ci *companyImport) prepare(line int, row crm.RowValues) (any, error) {
 	c := &crm.Company{}
 	c.OwnerID = actorID(ci.p)
 	err = mergeValidation(err, in.Apply(c))
-	custom, cerr := crm.ValidateCustom(ci.defs, nil, in.Custom)
-	if err = mergeValidation(err, cerr); err != nil {
+	if err := ci.validateCustom(&c.Meta, in.Custom, err); err != nil {
 		return nil, err
 	}
-	c.Custom = custom
 	return companyRow{line: line, in: in, c: c}, nil
 }
 
