@@ -2,14 +2,12 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rpcrm/rpcrm"
-	"github.com/rpcrm/rpcrm/audit"
 	"github.com/rpcrm/rpcrm/auth"
 	"github.com/rpcrm/rpcrm/crm"
 )
@@ -182,13 +180,9 @@ func (s *CRMService) MyOpenTasks(ctx context.Context, p *auth.Principal, lp crm.
 
 // Activity returns one live activity.
 func (s *CRMService) Activity(ctx context.Context, p *auth.Principal, id uuid.UUID) (*crm.Activity, error) {
-	var a *crm.Activity
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		a, err = getActivity(ctx, tx, p, id, false)
-		return err
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Activity, error) {
+		return getActivity(ctx, tx, p, id, false)
 	})
-	return a, err
 }
 
 // getActivity loads a live activity visible to p (read scope), or for
@@ -207,11 +201,7 @@ func getActivity(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID
 	if forUpdate {
 		q.add(" FOR UPDATE OF a")
 	}
-	a, err := scanActivity(tx.QueryRow(ctx, q.String(), q.args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: activityRecords.notFound}
-	}
-	return a, err
+	return readRecord(ctx, tx, q, scanActivity, activityRecords.notFound)
 }
 
 // loadActivity reads an activity after a change the caller was allowed to
@@ -225,14 +215,11 @@ func loadActivity(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (*crm.
 // CreateActivity creates an activity owned by the caller; a task without an
 // assignee is assigned to the caller.
 func (s *CRMService) CreateActivity(ctx context.Context, p *auth.Principal, in crm.ActivityInput, m auth.LoginMeta) (*crm.Activity, error) {
-	if _, err := scope(p, activityRecords.write); err != nil {
-		return nil, err
-	}
 	a := &crm.Activity{OwnerID: actorID(p)}
-	var a2 *crm.Activity
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	id := func(r *crm.Activity) uuid.UUID { return r.ID }
+	return createRecord(ctx, s.DB, p, m, activityRecords, id, activityFields, func(tx pgx.Tx) (*crm.Activity, error) {
 		if err := applyActivity(ctx, tx, p, &in, a, &crm.Activity{}); err != nil {
-			return err
+			return nil, err
 		}
 		a.ID = newID()
 		_, err := tx.Exec(ctx, `INSERT INTO activities (tenant_id, id, kind, subject, body, body_format, due_at, done_at,
@@ -241,16 +228,10 @@ func (s *CRMService) CreateActivity(ctx context.Context, p *auth.Principal, in c
 			p.TenantID, a.ID, a.Kind, a.Subject, a.Body, a.BodyFormat, a.DueAt, a.DoneAt,
 			a.AssigneeID, a.CompanyID, a.ContactID, a.DealID, a.OwnerID, actorID(p))
 		if err != nil {
-			return mapError(err)
+			return nil, mapError(err)
 		}
-		if a2, err = loadActivity(ctx, tx, p.TenantID, a.ID); err != nil {
-			return err
-		}
-		e := actorEntry(p, m, "activity.create", "activity", a.ID)
-		e.Changes = audit.Diff(nil, activityFields(a2))
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return loadActivity(ctx, tx, p.TenantID, a.ID)
 	})
-	return a2, err
 }
 
 // applyActivity validates the input onto a and checks the references that
@@ -321,58 +302,43 @@ func activityLinkVisible(ctx context.Context, tx pgx.Tx, p *auth.Principal, tabl
 
 // UpdateActivity changes an activity; a stale version changes nothing.
 func (s *CRMService) UpdateActivity(ctx context.Context, p *auth.Principal, id uuid.UUID, in crm.ActivityInput, m auth.LoginMeta) (*crm.Activity, error) {
-	var a2 *crm.Activity
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		before, err := getActivity(ctx, tx, p, id, true)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(in.Version, before.Version); err != nil {
-			return err
-		}
-		a := *before
-		if err := applyActivity(ctx, tx, p, &in, &a, before); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE activities SET kind = $3, subject = $4, body = $5, body_format = $6, due_at = $7,
-			done_at = $8, assignee_id = $9, company_id = $10, contact_id = $11, deal_id = $12,
-			updated_by = $13, updated_at = now(), version = version + 1
-			WHERE tenant_id = $1 AND id = $2`,
-			p.TenantID, id, a.Kind, a.Subject, a.Body, a.BodyFormat, a.DueAt, a.DoneAt,
-			a.AssigneeID, a.CompanyID, a.ContactID, a.DealID, actorID(p))
-		if err != nil {
-			return mapError(err)
-		}
-		if a2, err = loadActivity(ctx, tx, p.TenantID, id); err != nil {
-			return err
-		}
-		return auditChanges(ctx, tx, p, m, "activity.update", "activity", id, activityFields(before), activityFields(a2))
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Activity, error) {
+		lock := func() (*crm.Activity, error) { return getActivity(ctx, tx, p, id, true) }
+		version := func(a *crm.Activity) int { return a.Version }
+		return updateRecord(ctx, tx, p, m, activityRecords, id, in.Version, version, activityFields, lock, func(before *crm.Activity) (*crm.Activity, error) {
+			a := *before
+			if err := applyActivity(ctx, tx, p, &in, &a, before); err != nil {
+				return nil, err
+			}
+			_, err := tx.Exec(ctx, `UPDATE activities SET kind = $3, subject = $4, body = $5, body_format = $6, due_at = $7,
+				done_at = $8, assignee_id = $9, company_id = $10, contact_id = $11, deal_id = $12,
+				updated_by = $13, updated_at = now(), version = version + 1
+				WHERE tenant_id = $1 AND id = $2`,
+				p.TenantID, id, a.Kind, a.Subject, a.Body, a.BodyFormat, a.DueAt, a.DoneAt,
+				a.AssigneeID, a.CompanyID, a.ContactID, a.DealID, actorID(p))
+			if err != nil {
+				return nil, mapError(err)
+			}
+			return loadActivity(ctx, tx, p.TenantID, id)
+		})
 	})
-	return a2, err
 }
 
 // DeleteActivity moves an activity to the trash.
 func (s *CRMService) DeleteActivity(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	return s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error { return activityRecords.softDelete(ctx, tx, p, id, m) })
+	return s.deleteRecord(ctx, p, activityRecords, id, m)
 }
 
 // RestoreActivity takes an activity out of the trash.
 func (s *CRMService) RestoreActivity(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) (*crm.Activity, error) {
-	var a *crm.Activity
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		if err := activityRecords.restore(ctx, tx, p, id, m); err != nil {
-			return err
-		}
-		var err error
-		a, err = loadActivity(ctx, tx, p.TenantID, id)
-		return err
+	return restoreRecord(ctx, s.DB, p, activityRecords, id, m, func(tx pgx.Tx) (*crm.Activity, error) {
+		return loadActivity(ctx, tx, p.TenantID, id)
 	})
-	return a, err
 }
 
 // PurgeActivity deletes an activity from the trash for good.
 func (s *CRMService) PurgeActivity(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	return s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error { return activityRecords.purge(ctx, tx, p, id, m) })
+	return s.purgeRecord(ctx, p, activityRecords, id, m, "")
 }
 
 func activityFields(a *crm.Activity) map[string]any {

@@ -46,6 +46,14 @@ func auditChanges(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.Logi
 	return writeAudit(ctx, tx, p.TenantID, e)
 }
 
+// auditCreate writes the audit entry of a record p created, with all of
+// its fields as changes.
+func auditCreate(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta, action, entity string, id uuid.UUID, fields map[string]any) error {
+	e := actorEntry(p, m, action, entity, id)
+	e.Changes = audit.Diff(nil, fields)
+	return writeAudit(ctx, tx, p.TenantID, e)
+}
+
 // actorEntry starts an audit entry for something p did.
 func actorEntry(p *auth.Principal, m auth.LoginMeta, action, entityType string, entityID uuid.UUID) audit.Entry {
 	e := audit.Entry{Action: action, EntityType: entityType, IP: m.IP, RequestID: m.RequestID}

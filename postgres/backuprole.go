@@ -21,79 +21,49 @@ import (
 // migrations create (default privileges of the schema owner) — need only the
 // owner. It reports whether it created the role.
 func EnsureBackupRole(ctx context.Context, adminURL, backupURL string, create bool) (created bool, err error) {
-	bcfg, err := pgx.ParseConfig(backupURL)
-	if err != nil {
-		return false, fmt.Errorf("RPCRM_BACKUP_DATABASE_URL: %w", redact(err))
-	}
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return false, fmt.Errorf("connect as owner: %w", redact(err))
-	}
-	defer conn.Close(ctx)
-	var current string
-	if err := conn.QueryRow(ctx, "SELECT current_user").Scan(&current); err != nil {
-		return false, err
-	}
-	role := bcfg.User
-	if role == "" || role == current {
-		return false, nil
-	}
-	ident := pgx.Identifier{role}.Sanitize()
-
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck
-	var exists, bypass bool
-	if err := tx.QueryRow(ctx, "SELECT count(*) > 0, coalesce(bool_or(rolbypassrls), false) FROM pg_roles WHERE rolname = $1", role).
-		Scan(&exists, &bypass); err != nil {
-		return false, err
-	}
-	switch {
-	case !exists && !create:
-		return false, fmt.Errorf("backup role %s does not exist: create it with `rpcrm backup --init-role` (see docs/backups.md)", role)
-	case !exists:
-		var stmt string
-		if err := tx.QueryRow(ctx,
-			"SELECT format('CREATE ROLE %I LOGIN PASSWORD %L NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT', $1::text, $2::text)",
-			role, bcfg.Password).Scan(&stmt); err != nil {
+	return setUpRole(ctx, adminURL, backupURL, "RPCRM_BACKUP_DATABASE_URL", func(tx pgx.Tx, role, password, ident string) (bool, error) {
+		var exists, bypass bool
+		if err := tx.QueryRow(ctx, "SELECT count(*) > 0, coalesce(bool_or(rolbypassrls), false) FROM pg_roles WHERE rolname = $1", role).
+			Scan(&exists, &bypass); err != nil {
 			return false, err
 		}
-		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return false, privilegeHint(fmt.Errorf("create backup role %s: %w", role, err))
+		switch {
+		case !exists && !create:
+			return false, fmt.Errorf("backup role %s does not exist: create it with `rpcrm backup --init-role` (see docs/backups.md)", role)
+		case !exists:
+			stmt, err := createRoleSQL(ctx, tx, role, password, "NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT")
+			if err != nil {
+				return false, err
+			}
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return false, privilegeHint(fmt.Errorf("create backup role %s: %w", role, err))
+			}
+			created = true
+		case !bypass:
+			if _, err := tx.Exec(ctx, "ALTER ROLE "+ident+" BYPASSRLS"); err != nil {
+				return false, privilegeHint(fmt.Errorf("give backup role %s BYPASSRLS: %w", role, err))
+			}
 		}
-		created = true
-	case !bypass:
-		if _, err := tx.Exec(ctx, "ALTER ROLE "+ident+" BYPASSRLS"); err != nil {
-			return false, privilegeHint(fmt.Errorf("give backup role %s BYPASSRLS: %w", role, err))
+		var dbName, schemaOwner string
+		if err := tx.QueryRow(ctx, `SELECT current_database(),
+			coalesce((SELECT tableowner::text FROM pg_tables WHERE schemaname = 'public' AND tablename = $1), current_user::text)`,
+			versionTable).Scan(&dbName, &schemaOwner); err != nil {
+			return false, err
 		}
-	}
-	var dbName, schemaOwner string
-	if err := tx.QueryRow(ctx, `SELECT current_database(),
-		coalesce((SELECT tableowner::text FROM pg_tables WHERE schemaname = 'public' AND tablename = $1), current_user::text)`,
-		versionTable).Scan(&dbName, &schemaOwner); err != nil {
-		return false, err
-	}
-	owner := pgx.Identifier{schemaOwner}.Sanitize()
-	stmts := []string{
-		"GRANT CONNECT ON DATABASE " + pgx.Identifier{dbName}.Sanitize() + " TO " + ident,
-		"GRANT USAGE ON SCHEMA public TO " + ident,
-		// Read-only: whatever else it held goes.
-		"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + ident,
-		"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM " + ident,
-		"GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + ident,
-		"GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO " + ident,
-		// Tables of later migrations are readable at once.
-		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public GRANT SELECT ON TABLES TO " + ident,
-		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public GRANT SELECT ON SEQUENCES TO " + ident,
-	}
-	for _, s := range stmts {
-		if _, err := tx.Exec(ctx, s); err != nil {
+		owner := pgx.Identifier{schemaOwner}.Sanitize()
+		// Read-only: whatever else it held goes (roleBaseGrants).
+		stmts := append(roleBaseGrants(dbName, ident),
+			"GRANT SELECT ON ALL TABLES IN SCHEMA public TO "+ident,
+			"GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO "+ident,
+			// Tables of later migrations are readable at once.
+			"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" IN SCHEMA public GRANT SELECT ON TABLES TO "+ident,
+			"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" IN SCHEMA public GRANT SELECT ON SEQUENCES TO "+ident,
+		)
+		if s, err := execAll(ctx, tx, stmts); err != nil {
 			return false, privilegeHint(fmt.Errorf("grant to backup role %s: %s: %w", role, s, err))
 		}
-	}
-	return created, tx.Commit(ctx)
+		return created, nil
+	})
 }
 
 // privilegeHint adds what to do to an insufficient_privilege error.

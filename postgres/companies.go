@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rpcrm/rpcrm"
-	"github.com/rpcrm/rpcrm/audit"
 	"github.com/rpcrm/rpcrm/auth"
 	"github.com/rpcrm/rpcrm/crm"
 )
@@ -125,51 +124,25 @@ func page[T any](rows []keyed[T], lp crm.ListParams, id func(T) uuid.UUID) *crm.
 
 // Company returns one live company.
 func (s *CRMService) Company(ctx context.Context, p *auth.Principal, id uuid.UUID) (*crm.Company, error) {
-	var c *crm.Company
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		c, err = getCompany(ctx, tx, p, id, false, true)
-		return err
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Company, error) {
+		return getCompany(ctx, tx, p, id, false, true)
 	})
-	return c, err
 }
 
 // getCompany loads a company visible to p (read scope), or for update
-// (write scope, locked). Deleted companies count only when withDeleted.
+// (write scope, locked). Deleted companies count only when not live.
 func getCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, forUpdate, live bool) (*crm.Company, error) {
-	perm := companies.read
-	if forUpdate {
-		perm = companies.write
-	}
-	q := &query{}
-	q.add("SELECT " + companyColumns + " FROM companies WHERE tenant_id = " + q.arg(p.TenantID) + " AND id = " + q.arg(id))
-	if live {
-		q.add(" AND deleted_at IS NULL")
-	}
-	if err := ownerFilter(q, p, perm, "owner_id"); err != nil {
-		return nil, err
-	}
-	if forUpdate {
-		q.add(" FOR UPDATE")
-	}
-	c, err := scanCompany(tx.QueryRow(ctx, q.String(), q.args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: companies.notFound}
-	}
-	return c, err
+	return getRecord(ctx, tx, p, companies, companyColumns, scanCompany, id, forUpdate, live)
 }
 
 // CreateCompany creates a company owned by the caller unless another owner is given.
 func (s *CRMService) CreateCompany(ctx context.Context, p *auth.Principal, in crm.CompanyInput, m auth.LoginMeta) (*crm.Company, error) {
-	if _, err := scope(p, companies.write); err != nil {
-		return nil, err
-	}
 	c := &crm.Company{}
 	c.OwnerID = actorID(p)
-	var c2 *crm.Company
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	id := func(r *crm.Company) uuid.UUID { return r.ID }
+	return createRecord(ctx, s.DB, p, m, companies, id, companyFields, func(tx pgx.Tx) (*crm.Company, error) {
 		if err := applyCompany(ctx, tx, p, &in, c, nil); err != nil {
-			return err
+			return nil, err
 		}
 		c.ID = newID()
 		_, err := tx.Exec(ctx, `INSERT INTO companies (tenant_id, id, name, uid, website, email, phone, street, postal_code, city,
@@ -178,16 +151,10 @@ func (s *CRMService) CreateCompany(ctx context.Context, p *auth.Principal, in cr
 			p.TenantID, c.ID, c.Name, c.UID, c.Website, c.Email, c.Phone, c.Address.Street, c.Address.PostalCode, c.Address.City,
 			c.Address.Canton, c.Address.Country, c.Industry, c.Tags, c.OwnerID, c.Custom, actorID(p))
 		if err != nil {
-			return mapError(err)
+			return nil, mapError(err)
 		}
-		if c2, err = getCompany(ctx, tx, p, c.ID, false, true); err != nil {
-			return err
-		}
-		e := actorEntry(p, m, "company.create", "company", c.ID)
-		e.Changes = audit.Diff(nil, companyFields(c2))
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return getCompany(ctx, tx, p, c.ID, false, true)
 	})
-	return c2, err
 }
 
 // applyCompany validates the input onto c, including the owner, the custom
@@ -197,19 +164,27 @@ func applyCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, in *crm.Com
 	if err := checkOwner(ctx, tx, p, companies.write, in.OwnerID); err != nil {
 		verr = mergeValidation(verr, err)
 	}
-	defs, err := customFieldDefs(ctx, tx, p.TenantID, crm.EntityCompany)
+	return applyCustomAndTags(ctx, tx, p, crm.EntityCompany, &c.Meta, current, in.Custom, verr)
+}
+
+// applyCustomAndTags ends the validation of a record's input, verr so far:
+// its custom fields of entity, the patch applied to the current values,
+// and, when all is valid, the stored spelling of its tags.
+func applyCustomAndTags(ctx context.Context, tx pgx.Tx, p *auth.Principal, entity string, rec *crm.Meta,
+	current, patch crm.Custom, verr error) error {
+	defs, err := customFieldDefs(ctx, tx, p.TenantID, entity)
 	if err != nil {
 		return err
 	}
-	custom, cerr := crm.ValidateCustom(defs, current, in.Custom)
+	custom, cerr := crm.ValidateCustom(defs, current, patch)
 	if cerr != nil {
 		verr = mergeValidation(verr, cerr)
 	}
 	if verr != nil {
 		return verr
 	}
-	c.Custom = custom
-	c.Tags, err = ensureTags(ctx, tx, p.TenantID, c.Tags)
+	rec.Custom = custom
+	rec.Tags, err = ensureTags(ctx, tx, p.TenantID, rec.Tags)
 	return err
 }
 
@@ -243,84 +218,54 @@ func mergeValidation(a, b error) error {
 
 // UpdateCompany changes a company; a stale version changes nothing.
 func (s *CRMService) UpdateCompany(ctx context.Context, p *auth.Principal, id uuid.UUID, in crm.CompanyInput, m auth.LoginMeta) (*crm.Company, error) {
-	var c2 *crm.Company
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		c2, err = updateCompany(ctx, tx, p, id, in, m)
-		return err
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Company, error) {
+		return updateCompany(ctx, tx, p, id, in, m)
 	})
-	return c2, err
 }
 
 // updateCompany is UpdateCompany inside a transaction (also used by the import).
 func updateCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, in crm.CompanyInput, m auth.LoginMeta) (*crm.Company, error) {
-	var c2 *crm.Company
-	err := func() error {
-		before, err := getCompany(ctx, tx, p, id, true, true)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(in.Version, before.Version); err != nil {
-			return err
-		}
+	lock := func() (*crm.Company, error) { return getCompany(ctx, tx, p, id, true, true) }
+	version := func(c *crm.Company) int { return c.Version }
+	return updateRecord(ctx, tx, p, m, companies, id, in.Version, version, companyFields, lock, func(before *crm.Company) (*crm.Company, error) {
 		c := *before
 		c.Tags = append([]string(nil), before.Tags...)
 		if err := applyCompany(ctx, tx, p, &in, &c, before.Custom); err != nil {
-			return err
+			return nil, err
 		}
-		_, err = tx.Exec(ctx, `UPDATE companies SET name = $3, uid = $4, website = $5, email = $6, phone = $7, street = $8,
+		_, err := tx.Exec(ctx, `UPDATE companies SET name = $3, uid = $4, website = $5, email = $6, phone = $7, street = $8,
 			postal_code = $9, city = $10, canton = $11, country = $12, industry = $13, tags = $14, owner_id = $15, custom = $16,
 			updated_by = $17, updated_at = now(), version = version + 1
 			WHERE tenant_id = $1 AND id = $2`,
 			p.TenantID, id, c.Name, c.UID, c.Website, c.Email, c.Phone, c.Address.Street, c.Address.PostalCode, c.Address.City,
 			c.Address.Canton, c.Address.Country, c.Industry, c.Tags, c.OwnerID, c.Custom, actorID(p))
 		if err != nil {
-			return mapError(err)
+			return nil, mapError(err)
 		}
-		if c2, err = getCompany(ctx, tx, p, id, false, true); err != nil {
-			return err
-		}
-		return auditChanges(ctx, tx, p, m, "company.update", "company", id, companyFields(before), companyFields(c2))
-	}()
-	return c2, err
+		return getCompany(ctx, tx, p, id, false, true)
+	})
 }
 
 // DeleteCompany moves a company to the trash.
 func (s *CRMService) DeleteCompany(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	return s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error { return companies.softDelete(ctx, tx, p, id, m) })
+	return s.deleteRecord(ctx, p, companies, id, m)
 }
 
 // RestoreCompany takes a company out of the trash.
 func (s *CRMService) RestoreCompany(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) (*crm.Company, error) {
-	var c *crm.Company
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		if err := companies.restore(ctx, tx, p, id, m); err != nil {
-			return err
-		}
-		var err error
-		c, err = getCompany(ctx, tx, p, id, false, true)
-		return err
+	return restoreRecord(ctx, s.DB, p, companies, id, m, func(tx pgx.Tx) (*crm.Company, error) {
+		return getCompany(ctx, tx, p, id, false, true)
 	})
-	return c, err
 }
 
 // PurgeCompany deletes a company from the trash for good; contacts, deals,
 // activities and documents that referred to it stay, without the reference.
 func (s *CRMService) PurgeCompany(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	var docs []uuid.UUID
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		docs, err = companies.purgeOwning(ctx, tx, p, id, m, "company_id",
-			`UPDATE contacts SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`,
-			`UPDATE deals SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`,
-			`UPDATE activities SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`,
-			`UPDATE documents SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`)
-		return err
-	})
-	if err == nil {
-		s.removeContent(ctx, p.TenantID, docs)
-	}
-	return err
+	return s.purgeRecord(ctx, p, companies, id, m, "company_id",
+		`UPDATE contacts SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`,
+		`UPDATE deals SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`,
+		`UPDATE activities SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`,
+		`UPDATE documents SET company_id = NULL WHERE tenant_id = $1 AND company_id = $2`)
 }
 
 func companyFields(c *crm.Company) map[string]any {

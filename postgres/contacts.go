@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rpcrm/rpcrm"
-	"github.com/rpcrm/rpcrm/audit"
 	"github.com/rpcrm/rpcrm/auth"
 	"github.com/rpcrm/rpcrm/crm"
 )
@@ -86,49 +85,25 @@ func contactListQuery(p *auth.Principal, f *crm.ContactFilter) (*query, error) {
 
 // Contact returns one live contact.
 func (s *CRMService) Contact(ctx context.Context, p *auth.Principal, id uuid.UUID) (*crm.Contact, error) {
-	var c *crm.Contact
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		c, err = getContact(ctx, tx, p, id, false)
-		return err
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Contact, error) {
+		return getContact(ctx, tx, p, id, false)
 	})
-	return c, err
 }
 
 // getContact loads a live contact visible to p (read scope), or for update
 // (write scope, locked).
 func getContact(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, forUpdate bool) (*crm.Contact, error) {
-	perm := contacts.read
-	if forUpdate {
-		perm = contacts.write
-	}
-	q := &query{}
-	q.add("SELECT " + contactColumns + " FROM contacts WHERE tenant_id = " + q.arg(p.TenantID) + " AND id = " + q.arg(id) +
-		" AND deleted_at IS NULL")
-	if err := ownerFilter(q, p, perm, "owner_id"); err != nil {
-		return nil, err
-	}
-	if forUpdate {
-		q.add(" FOR UPDATE")
-	}
-	c, err := scanContact(tx.QueryRow(ctx, q.String(), q.args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: contacts.notFound}
-	}
-	return c, err
+	return getRecord(ctx, tx, p, contacts, contactColumns, scanContact, id, forUpdate, true)
 }
 
 // CreateContact creates a contact owned by the caller unless another owner is given.
 func (s *CRMService) CreateContact(ctx context.Context, p *auth.Principal, in crm.ContactInput, m auth.LoginMeta) (*crm.Contact, error) {
-	if _, err := scope(p, contacts.write); err != nil {
-		return nil, err
-	}
 	c := &crm.Contact{}
 	c.OwnerID = actorID(p)
-	var c2 *crm.Contact
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	id := func(r *crm.Contact) uuid.UUID { return r.ID }
+	return createRecord(ctx, s.DB, p, m, contacts, id, contactFields, func(tx pgx.Tx) (*crm.Contact, error) {
 		if err := applyContact(ctx, tx, p, &in, c, nil, true); err != nil {
-			return err
+			return nil, err
 		}
 		c.ID = newID()
 		mc := c.MarketingConsent
@@ -140,16 +115,10 @@ func (s *CRMService) CreateContact(ctx context.Context, p *auth.Principal, in cr
 			c.CompanyID, c.Address.Street, c.Address.PostalCode, c.Address.City, c.Address.Canton, c.Address.Country, c.Language,
 			c.Birthday, c.Tags, c.OwnerID, mc.Given, mc.At, mc.Source, c.Custom, actorID(p))
 		if err != nil {
-			return mapError(err)
+			return nil, mapError(err)
 		}
-		if c2, err = getContact(ctx, tx, p, c.ID, false); err != nil {
-			return err
-		}
-		e := actorEntry(p, m, "contact.create", "contact", c.ID)
-		e.Changes = audit.Diff(nil, contactFields(c2))
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return getContact(ctx, tx, p, c.ID, false)
 	})
-	return c2, err
 }
 
 // applyContact validates the input onto c, including what needs the
@@ -167,20 +136,7 @@ func applyContact(ctx context.Context, tx pgx.Tx, p *auth.Principal, in *crm.Con
 			verr = mergeValidation(verr, err)
 		}
 	}
-	defs, err := customFieldDefs(ctx, tx, p.TenantID, crm.EntityContact)
-	if err != nil {
-		return err
-	}
-	custom, cerr := crm.ValidateCustom(defs, current, in.Custom)
-	if cerr != nil {
-		verr = mergeValidation(verr, cerr)
-	}
-	if verr != nil {
-		return verr
-	}
-	c.Custom = custom
-	c.Tags, err = ensureTags(ctx, tx, p.TenantID, c.Tags)
-	return err
+	return applyCustomAndTags(ctx, tx, p, crm.EntityContact, &c.Meta, current, in.Custom, verr)
 }
 
 // checkContactCompany makes sure a contact is linked only to a live company
@@ -207,35 +163,25 @@ func checkContactCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id u
 
 // UpdateContact changes a contact; a stale version changes nothing.
 func (s *CRMService) UpdateContact(ctx context.Context, p *auth.Principal, id uuid.UUID, in crm.ContactInput, m auth.LoginMeta) (*crm.Contact, error) {
-	var c2 *crm.Contact
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		c2, err = updateContact(ctx, tx, p, id, in, m)
-		return err
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Contact, error) {
+		return updateContact(ctx, tx, p, id, in, m)
 	})
-	return c2, err
 }
 
 // updateContact is UpdateContact inside a transaction (also used by the import).
 func updateContact(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, in crm.ContactInput, m auth.LoginMeta) (*crm.Contact, error) {
-	var c2 *crm.Contact
-	err := func() error {
-		before, err := getContact(ctx, tx, p, id, true)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(in.Version, before.Version); err != nil {
-			return err
-		}
+	lock := func() (*crm.Contact, error) { return getContact(ctx, tx, p, id, true) }
+	version := func(c *crm.Contact) int { return c.Version }
+	return updateRecord(ctx, tx, p, m, contacts, id, in.Version, version, contactFields, lock, func(before *crm.Contact) (*crm.Contact, error) {
 		c := *before
 		c.Tags = append([]string(nil), before.Tags...)
 		c.Emails = append([]string(nil), before.Emails...)
 		c.Phones = append([]string(nil), before.Phones...)
 		if err := applyContact(ctx, tx, p, &in, &c, before.Custom, false); err != nil {
-			return err
+			return nil, err
 		}
 		mc := c.MarketingConsent
-		_, err = tx.Exec(ctx, `UPDATE contacts SET salutation = $3, first_name = $4, last_name = $5, emails = $6, phones = $7,
+		_, err := tx.Exec(ctx, `UPDATE contacts SET salutation = $3, first_name = $4, last_name = $5, emails = $6, phones = $7,
 			job_title = $8, company_id = $9, street = $10, postal_code = $11, city = $12, canton = $13, country = $14,
 			language = $15, birthday = $16::date, tags = $17, owner_id = $18, marketing_consent = $19, consent_at = $20,
 			consent_source = $21, custom = $22, updated_by = $23, updated_at = now(), version = version + 1
@@ -245,52 +191,32 @@ func updateContact(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UU
 			c.Language, c.Birthday, c.Tags, c.OwnerID, mc.Given, mc.At,
 			mc.Source, c.Custom, actorID(p))
 		if err != nil {
-			return mapError(err)
+			return nil, mapError(err)
 		}
-		if c2, err = getContact(ctx, tx, p, id, false); err != nil {
-			return err
-		}
-		return auditChanges(ctx, tx, p, m, "contact.update", "contact", id, contactFields(before), contactFields(c2))
-	}()
-	return c2, err
+		return getContact(ctx, tx, p, id, false)
+	})
 }
 
 // DeleteContact moves a contact to the trash.
 func (s *CRMService) DeleteContact(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	return s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error { return contacts.softDelete(ctx, tx, p, id, m) })
+	return s.deleteRecord(ctx, p, contacts, id, m)
 }
 
 // RestoreContact takes a contact out of the trash.
 func (s *CRMService) RestoreContact(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) (*crm.Contact, error) {
-	var c *crm.Contact
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		if err := contacts.restore(ctx, tx, p, id, m); err != nil {
-			return err
-		}
-		var err error
-		c, err = getContact(ctx, tx, p, id, false)
-		return err
+	return restoreRecord(ctx, s.DB, p, contacts, id, m, func(tx pgx.Tx) (*crm.Contact, error) {
+		return getContact(ctx, tx, p, id, false)
 	})
-	return c, err
 }
 
 // PurgeContact deletes a contact from the trash for good; deals, activities
 // and documents that referred to it stay, without the reference, except
 // documents that belonged to the contact alone.
 func (s *CRMService) PurgeContact(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	var docs []uuid.UUID
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		docs, err = contacts.purgeOwning(ctx, tx, p, id, m, "contact_id",
-			`UPDATE deals SET contact_id = NULL WHERE tenant_id = $1 AND contact_id = $2`,
-			`UPDATE activities SET contact_id = NULL WHERE tenant_id = $1 AND contact_id = $2`,
-			`UPDATE documents SET contact_id = NULL WHERE tenant_id = $1 AND contact_id = $2`)
-		return err
-	})
-	if err == nil {
-		s.removeContent(ctx, p.TenantID, docs)
-	}
-	return err
+	return s.purgeRecord(ctx, p, contacts, id, m, "contact_id",
+		`UPDATE deals SET contact_id = NULL WHERE tenant_id = $1 AND contact_id = $2`,
+		`UPDATE activities SET contact_id = NULL WHERE tenant_id = $1 AND contact_id = $2`,
+		`UPDATE documents SET contact_id = NULL WHERE tenant_id = $1 AND contact_id = $2`)
 }
 
 func contactFields(c *crm.Contact) map[string]any {

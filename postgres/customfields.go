@@ -72,23 +72,19 @@ func (s *CRMService) CreateCustomField(ctx context.Context, p *auth.Principal, i
 	if err := in.Apply(f, true); err != nil {
 		return nil, err
 	}
-	var out *crm.CustomField
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.CustomField, error) {
 		id := newID()
 		if _, err := tx.Exec(ctx, `INSERT INTO custom_fields (tenant_id, id, entity, key, label, type, required, options, position)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			p.TenantID, id, f.Entity, f.Key, f.Label, f.Type, f.Required, f.Options, f.Position); err != nil {
-			return mapUnique(err, "custom_fields_tenant_id_entity_key_key", "key")
+			return nil, mapUnique(err, "custom_fields_tenant_id_entity_key_key", "key")
 		}
-		var err error
-		if out, err = getCustomField(ctx, tx, p.TenantID, id, false); err != nil {
-			return err
+		out, err := getCustomField(ctx, tx, p.TenantID, id, false)
+		if err == nil {
+			err = auditCreate(ctx, tx, p, m, "custom_field.create", "custom_field", id, customFieldFields(out))
 		}
-		e := actorEntry(p, m, "custom_field.create", "custom_field", id)
-		e.Changes = audit.Diff(nil, customFieldFields(out))
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return out, err
 	})
-	return out, err
 }
 
 // UpdateCustomField changes label, required, options or position of a
@@ -97,38 +93,36 @@ func (s *CRMService) UpdateCustomField(ctx context.Context, p *auth.Principal, i
 	if _, err := scope(p, auth.PermSettingsManage); err != nil {
 		return nil, err
 	}
-	var out *crm.CustomField
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.CustomField, error) {
 		before, err := getCustomField(ctx, tx, p.TenantID, id, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := checkVersion(in.Version, before.Version); err != nil {
-			return err
+			return nil, err
 		}
 		f := *before
 		f.Options = append([]string(nil), before.Options...)
 		if err := in.Apply(&f, false); err != nil {
-			return err
+			return nil, err
 		}
 		changes := audit.Diff(customFieldFields(before), customFieldFields(&f))
 		if len(changes) == 0 {
-			out = before
-			return nil
+			return before, nil
 		}
 		if _, err := tx.Exec(ctx, `UPDATE custom_fields SET label = $3, required = $4, options = $5, position = $6,
 			updated_at = now(), version = version + 1 WHERE tenant_id = $1 AND id = $2`,
 			p.TenantID, id, f.Label, f.Required, f.Options, f.Position); err != nil {
-			return mapError(err)
+			return nil, mapError(err)
 		}
-		if out, err = getCustomField(ctx, tx, p.TenantID, id, false); err != nil {
-			return err
+		out, err := getCustomField(ctx, tx, p.TenantID, id, false)
+		if err != nil {
+			return out, err
 		}
 		e := actorEntry(p, m, "custom_field.update", "custom_field", id)
 		e.Changes = changes
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return out, writeAudit(ctx, tx, p.TenantID, e)
 	})
-	return out, err
 }
 
 // DeleteCustomField deletes a definition and removes its values from every

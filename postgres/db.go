@@ -78,6 +78,18 @@ func (db *DB) InTenant(ctx context.Context, tenantID uuid.UUID, fn func(pgx.Tx) 
 	return nil
 }
 
+// inTenantGet is InTenant for a transaction that produces a value: it
+// returns what fn returned, with fn's error or else the commit's.
+func inTenantGet[T any](ctx context.Context, db *DB, tenantID uuid.UUID, fn func(pgx.Tx) (T, error)) (T, error) {
+	var out T
+	err := db.InTenant(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = fn(tx)
+		return err
+	})
+	return out, err
+}
+
 // QueryTenant runs one read-only query scoped to tenantID in a single round
 // trip, like QueryTenantRow; fn reads its rows. Lists use it: a page of
 // the web UI reads several of them.

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rpcrm/rpcrm"
-	"github.com/rpcrm/rpcrm/audit"
 	"github.com/rpcrm/rpcrm/auth"
 	"github.com/rpcrm/rpcrm/crm"
 )
@@ -75,49 +74,26 @@ func (s *CRMService) ListDeals(ctx context.Context, p *auth.Principal, f crm.Dea
 
 // Deal returns one live deal.
 func (s *CRMService) Deal(ctx context.Context, p *auth.Principal, id uuid.UUID) (*crm.Deal, error) {
-	var d *crm.Deal
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		d, err = getDeal(ctx, tx, p, id, false)
-		return err
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Deal, error) {
+		return getDeal(ctx, tx, p, id, false)
 	})
-	return d, err
 }
 
 // getDeal loads a live deal visible to p (read scope), or for update
 // (write scope, locked).
 func getDeal(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, forUpdate bool) (*crm.Deal, error) {
-	perm := deals.read
-	if forUpdate {
-		perm = deals.write
-	}
-	q := &query{}
-	q.add("SELECT " + dealColumns + " FROM deals WHERE tenant_id = " + q.arg(p.TenantID) + " AND id = " + q.arg(id) + " AND deleted_at IS NULL")
-	if err := ownerFilter(q, p, perm, "owner_id"); err != nil {
-		return nil, err
-	}
-	if forUpdate {
-		q.add(" FOR UPDATE")
-	}
-	d, err := scanDeal(tx.QueryRow(ctx, q.String(), q.args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: deals.notFound}
-	}
-	return d, err
+	return getRecord(ctx, tx, p, deals, dealColumns, scanDeal, id, forUpdate, true)
 }
 
 // CreateDeal creates a deal owned by the caller unless another owner is
 // given, in the first pipeline's first stage unless others are given.
 func (s *CRMService) CreateDeal(ctx context.Context, p *auth.Principal, in crm.DealInput, m auth.LoginMeta) (*crm.Deal, error) {
-	if _, err := scope(p, deals.write); err != nil {
-		return nil, err
-	}
 	d := &crm.Deal{}
 	d.OwnerID = actorID(p)
-	var d2 *crm.Deal
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	id := func(r *crm.Deal) uuid.UUID { return r.ID }
+	return createRecord(ctx, s.DB, p, m, deals, id, dealFields, func(tx pgx.Tx) (*crm.Deal, error) {
 		if err := applyDeal(ctx, tx, p, &in, d, nil); err != nil {
-			return err
+			return nil, err
 		}
 		d.ID = newID()
 		_, err := tx.Exec(ctx, `INSERT INTO deals (tenant_id, id, title, amount, currency, pipeline_id, stage_id, company_id,
@@ -128,16 +104,10 @@ func (s *CRMService) CreateDeal(ctx context.Context, p *auth.Principal, in crm.D
 			d.ContactID, d.OwnerID, d.ExpectedClose, d.Probability, d.WonAt, d.LostAt, d.LostReason, d.StageChangedAt, d.Tags, d.Custom,
 			actorID(p))
 		if err != nil {
-			return mapError(err)
+			return nil, mapError(err)
 		}
-		if d2, err = getDeal(ctx, tx, p, d.ID, false); err != nil {
-			return err
-		}
-		e := actorEntry(p, m, "deal.create", "deal", d.ID)
-		e.Changes = audit.Diff(nil, dealFields(d2))
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return getDeal(ctx, tx, p, d.ID, false)
 	})
-	return d2, err
 }
 
 // applyDeal validates the input onto d (before is the stored deal, nil on
@@ -246,74 +216,50 @@ func checkLive(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, table string,
 
 // UpdateDeal changes a deal; a stale version changes nothing.
 func (s *CRMService) UpdateDeal(ctx context.Context, p *auth.Principal, id uuid.UUID, in crm.DealInput, m auth.LoginMeta) (*crm.Deal, error) {
-	var d2 *crm.Deal
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		before, err := getDeal(ctx, tx, p, id, true)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(in.Version, before.Version); err != nil {
-			return err
-		}
-		d := *before
-		d.Tags = append([]string(nil), before.Tags...)
-		if err := applyDeal(ctx, tx, p, &in, &d, before); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE deals SET title = $3, amount = $4::numeric, currency = $5, pipeline_id = $6, stage_id = $7,
-			company_id = $8, contact_id = $9, owner_id = $10, expected_close = $11::date, probability = $12, won_at = $13,
-			lost_at = $14, lost_reason = $15, stage_changed_at = $16, tags = $17, custom = $18,
-			updated_by = $19, updated_at = now(), version = version + 1
-			WHERE tenant_id = $1 AND id = $2`,
-			p.TenantID, id, d.Title, d.Amount, d.Currency, d.PipelineID, d.StageID,
-			d.CompanyID, d.ContactID, d.OwnerID, d.ExpectedClose, d.Probability, d.WonAt,
-			d.LostAt, d.LostReason, d.StageChangedAt, d.Tags, d.Custom, actorID(p))
-		if err != nil {
-			return mapError(err)
-		}
-		if d2, err = getDeal(ctx, tx, p, id, false); err != nil {
-			return err
-		}
-		return auditChanges(ctx, tx, p, m, "deal.update", "deal", id, dealFields(before), dealFields(d2))
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Deal, error) {
+		lock := func() (*crm.Deal, error) { return getDeal(ctx, tx, p, id, true) }
+		version := func(d *crm.Deal) int { return d.Version }
+		return updateRecord(ctx, tx, p, m, deals, id, in.Version, version, dealFields, lock, func(before *crm.Deal) (*crm.Deal, error) {
+			d := *before
+			d.Tags = append([]string(nil), before.Tags...)
+			if err := applyDeal(ctx, tx, p, &in, &d, before); err != nil {
+				return nil, err
+			}
+			_, err := tx.Exec(ctx, `UPDATE deals SET title = $3, amount = $4::numeric, currency = $5, pipeline_id = $6, stage_id = $7,
+				company_id = $8, contact_id = $9, owner_id = $10, expected_close = $11::date, probability = $12, won_at = $13,
+				lost_at = $14, lost_reason = $15, stage_changed_at = $16, tags = $17, custom = $18,
+				updated_by = $19, updated_at = now(), version = version + 1
+				WHERE tenant_id = $1 AND id = $2`,
+				p.TenantID, id, d.Title, d.Amount, d.Currency, d.PipelineID, d.StageID,
+				d.CompanyID, d.ContactID, d.OwnerID, d.ExpectedClose, d.Probability, d.WonAt,
+				d.LostAt, d.LostReason, d.StageChangedAt, d.Tags, d.Custom, actorID(p))
+			if err != nil {
+				return nil, mapError(err)
+			}
+			return getDeal(ctx, tx, p, id, false)
+		})
 	})
-	return d2, err
 }
 
 // DeleteDeal moves a deal to the trash.
 func (s *CRMService) DeleteDeal(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	return s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error { return deals.softDelete(ctx, tx, p, id, m) })
+	return s.deleteRecord(ctx, p, deals, id, m)
 }
 
 // RestoreDeal takes a deal out of the trash.
 func (s *CRMService) RestoreDeal(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) (*crm.Deal, error) {
-	var d *crm.Deal
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		if err := deals.restore(ctx, tx, p, id, m); err != nil {
-			return err
-		}
-		var err error
-		d, err = getDeal(ctx, tx, p, id, false)
-		return err
+	return restoreRecord(ctx, s.DB, p, deals, id, m, func(tx pgx.Tx) (*crm.Deal, error) {
+		return getDeal(ctx, tx, p, id, false)
 	})
-	return d, err
 }
 
 // PurgeDeal deletes a deal from the trash for good; activities and
 // documents that referred to it stay, without the reference (documents
 // attached to nothing else go with it).
 func (s *CRMService) PurgeDeal(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) error {
-	var docs []uuid.UUID
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		docs, err = deals.purgeOwning(ctx, tx, p, id, m, "deal_id",
-			`UPDATE activities SET deal_id = NULL WHERE tenant_id = $1 AND deal_id = $2`,
-			`UPDATE documents SET deal_id = NULL WHERE tenant_id = $1 AND deal_id = $2`)
-		return err
-	})
-	if err == nil {
-		s.removeContent(ctx, p.TenantID, docs)
-	}
-	return err
+	return s.purgeRecord(ctx, p, deals, id, m, "deal_id",
+		`UPDATE activities SET deal_id = NULL WHERE tenant_id = $1 AND deal_id = $2`,
+		`UPDATE documents SET deal_id = NULL WHERE tenant_id = $1 AND deal_id = $2`)
 }
 
 func dealFields(d *crm.Deal) map[string]any {

@@ -111,11 +111,7 @@ func getDocument(ctx context.Context, tx pgx.Tx, p *auth.Principal, perm auth.Pe
 	if forUpdate {
 		q.add(" FOR UPDATE")
 	}
-	d, err := scanDocument(tx.QueryRow(ctx, q.String(), q.args...))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: documents.notFound}
-	}
-	return d, err
+	return readRecord(ctx, tx, q, scanDocument, documents.notFound)
 }
 
 // documentLinks are the records a document can be attached to, with the

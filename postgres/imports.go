@@ -249,6 +249,53 @@ func (b *importBase) fieldError(line int, field, msg string) {
 	b.rowError(line, rpcrm.FieldError(field, msg))
 }
 
+// validateCustom ends the validation of a row's new record, err so far:
+// its custom fields, set on rec when all is valid.
+func (b *importBase) validateCustom(rec *crm.Meta, patch crm.Custom, err error) error {
+	custom, cerr := crm.ValidateCustom(b.defs, nil, patch)
+	if err = mergeValidation(err, cerr); err != nil {
+		return err
+	}
+	rec.Custom = custom
+	return nil
+}
+
+// updated counts a row that updated the record it duplicates, given the
+// update's error: one that concerns the row is reported for the row
+// instead, any other returned.
+func (b *importBase) updated(line int, err error) error {
+	switch {
+	case err == nil:
+		b.res.Updated++
+	case isRowError(err):
+		b.rowError(line, err)
+	default:
+		return err
+	}
+	return nil
+}
+
+// created counts the n records of a chunk as created unless inserting
+// them failed with err, which it returns.
+func (b *importBase) created(n int, err error) error {
+	if err == nil {
+		b.res.Created += n
+	}
+	return err
+}
+
+// newRecord readies a record to insert: its tags in their stored spelling,
+// and a new ID.
+func (b *importBase) newRecord(ctx context.Context, m *crm.Meta) error {
+	tags, err := b.storedTags(ctx, m.Tags)
+	if err != nil {
+		return err
+	}
+	m.Tags = tags
+	m.ID = newID()
+	return nil
+}
+
 // storedTags returns tags in their stored spelling, creating new ones.
 func (b *importBase) storedTags(ctx context.Context, names []string) ([]string, error) {
 	var missing []string
@@ -303,11 +350,9 @@ func (ci *contactImport) prepare(line int, row crm.RowValues) (any, error) {
 	c := &crm.Contact{}
 	c.OwnerID = actorID(ci.p)
 	err = mergeValidation(err, in.Apply(c))
-	custom, cerr := crm.ValidateCustom(ci.defs, nil, in.Custom)
-	if err = mergeValidation(err, cerr); err != nil {
+	if err := ci.validateCustom(&c.Meta, in.Custom, err); err != nil {
 		return nil, err
 	}
-	c.Custom = custom
 	return contactRow{line: line, in: in, c: c, company: company}, nil
 }
 
@@ -364,32 +409,21 @@ func (ci *contactImport) flush(ctx context.Context) error {
 				ci.fieldError(r.line, "emails", "Die E-Mail-Adresse kommt in der Datei mehrfach vor.")
 				continue
 			}
-			if _, err := updateContact(ctx, ci.tx, ci.p, dup.id, r.in, ci.m); err != nil {
-				if isRowError(err) {
-					ci.rowError(r.line, err)
-					continue
-				}
+			_, err := updateContact(ctx, ci.tx, ci.p, dup.id, r.in, ci.m)
+			if err := ci.updated(r.line, err); err != nil {
 				return err
 			}
-			ci.res.Updated++
 			continue
 		}
 		for _, e := range r.c.Emails {
 			ci.seenEmails[e] = true
 		}
-		tags, err := ci.storedTags(ctx, r.c.Tags)
-		if err != nil {
+		if err := ci.newRecord(ctx, &r.c.Meta); err != nil {
 			return err
 		}
-		r.c.Tags = tags
-		r.c.ID = newID()
 		inserts = append(inserts, r.c)
 	}
-	if err := insertContacts(ctx, ci.tx, ci.p, inserts); err != nil {
-		return err
-	}
-	ci.res.Created += len(inserts)
-	return nil
+	return ci.created(len(inserts), insertContacts(ctx, ci.tx, ci.p, inserts))
 }
 
 // isRowError reports whether err concerns the row (bad value, record gone
@@ -570,11 +604,9 @@ func (ci *companyImport) prepare(line int, row crm.RowValues) (any, error) {
 	c := &crm.Company{}
 	c.OwnerID = actorID(ci.p)
 	err = mergeValidation(err, in.Apply(c))
-	custom, cerr := crm.ValidateCustom(ci.defs, nil, in.Custom)
-	if err = mergeValidation(err, cerr); err != nil {
+	if err := ci.validateCustom(&c.Meta, in.Custom, err); err != nil {
 		return nil, err
 	}
-	c.Custom = custom
 	return companyRow{line: line, in: in, c: c}, nil
 }
 
@@ -626,33 +658,22 @@ func (ci *companyImport) flush(ctx context.Context) error {
 			ci.fieldError(r.line, "name", "Die Firma kommt in der Datei mehrfach vor.")
 			continue
 		default:
-			if _, err := updateCompany(ctx, ci.tx, ci.p, dup.id, r.in, ci.m); err != nil {
-				if isRowError(err) {
-					ci.rowError(r.line, err)
-					continue
-				}
+			_, err := updateCompany(ctx, ci.tx, ci.p, dup.id, r.in, ci.m)
+			if err := ci.updated(r.line, err); err != nil {
 				return err
 			}
-			ci.res.Updated++
 			continue
 		}
 		if r.c.UID != nil {
 			ci.seenUIDs[*r.c.UID] = true
 		}
 		ci.seenNames[name] = true
-		tags, err := ci.storedTags(ctx, r.c.Tags)
-		if err != nil {
+		if err := ci.newRecord(ctx, &r.c.Meta); err != nil {
 			return err
 		}
-		r.c.Tags = tags
-		r.c.ID = newID()
 		inserts = append(inserts, r.c)
 	}
-	if err := insertCompanies(ctx, ci.tx, ci.p, inserts); err != nil {
-		return err
-	}
-	ci.res.Created += len(inserts)
-	return nil
+	return ci.created(len(inserts), insertCompanies(ctx, ci.tx, ci.p, inserts))
 }
 
 // lookup finds live companies of the tenant with the chunk's UIDs or names.

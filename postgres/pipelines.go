@@ -125,13 +125,9 @@ func (s *CRMService) ListPipelines(ctx context.Context, p *auth.Principal) ([]*c
 	if _, err := scope(p, auth.PermDealsRead); err != nil {
 		return nil, err
 	}
-	var pls []*crm.Pipeline
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		pls, err = loadPipelines(ctx, tx, p.TenantID, nil)
-		return err
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) ([]*crm.Pipeline, error) {
+		return loadPipelines(ctx, tx, p.TenantID, nil)
 	})
-	return pls, err
 }
 
 // Pipeline returns one pipeline with its stages.
@@ -139,13 +135,23 @@ func (s *CRMService) Pipeline(ctx context.Context, p *auth.Principal, id uuid.UU
 	if _, err := scope(p, auth.PermDealsRead); err != nil {
 		return nil, err
 	}
-	var pl *crm.Pipeline
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		pl, err = getPipeline(ctx, tx, p.TenantID, id, false)
-		return err
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Pipeline, error) {
+		return getPipeline(ctx, tx, p.TenantID, id, false)
 	})
-	return pl, err
+}
+
+// changePipeline runs change on the pipeline id, locked (which serialises
+// all changes to its stages), in one transaction and returns the pipeline
+// that change returns.
+func (s *CRMService) changePipeline(ctx context.Context, p *auth.Principal, id uuid.UUID,
+	change func(tx pgx.Tx, pl *crm.Pipeline) (*crm.Pipeline, error)) (*crm.Pipeline, error) {
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Pipeline, error) {
+		pl, err := getPipeline(ctx, tx, p.TenantID, id, true)
+		if err != nil {
+			return nil, err
+		}
+		return change(tx, pl)
+	})
 }
 
 // pipelineNameTaken turns the unique violation of a pipeline's name into a
@@ -175,34 +181,30 @@ func (s *CRMService) CreatePipeline(ctx context.Context, p *auth.Principal, in c
 			_ = in.Stages[i].Apply(&stages[i]) // validated by in.Apply
 		}
 	}
-	var out *crm.Pipeline
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Pipeline, error) {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM pipelines WHERE tenant_id = $1 FOR UPDATE`, p.TenantID); err != nil {
-			return err
+			return nil, err
 		}
 		id := newID()
 		if _, err := tx.Exec(ctx, `INSERT INTO pipelines (tenant_id, id, name, position)
 			VALUES ($1, $2, $3, (SELECT coalesce(max(position) + 1, 0) FROM pipelines WHERE tenant_id = $1))`,
 			p.TenantID, id, pl.Name); err != nil {
-			return pipelineNameTaken(err)
+			return nil, pipelineNameTaken(err)
 		}
 		if err := insertStages(ctx, tx, p.TenantID, id, stages); err != nil {
-			return err
+			return nil, err
 		}
 		if in.Position != nil {
 			if err := movePipeline(ctx, tx, p.TenantID, id, *in.Position); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		var err error
-		if out, err = getPipeline(ctx, tx, p.TenantID, id, false); err != nil {
-			return err
+		out, err := getPipeline(ctx, tx, p.TenantID, id, false)
+		if err != nil {
+			return nil, err
 		}
-		e := actorEntry(p, m, "pipeline.create", "pipeline", id)
-		e.Changes = audit.Diff(nil, pipelineFields(out))
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return out, auditCreate(ctx, tx, p, m, "pipeline.create", "pipeline", id, pipelineFields(out))
 	})
-	return out, err
 }
 
 // movePipeline puts a pipeline at position pos among the tenant's
@@ -235,36 +237,31 @@ func (s *CRMService) UpdatePipeline(ctx context.Context, p *auth.Principal, id u
 	if _, err := scope(p, auth.PermPipelinesManage); err != nil {
 		return nil, err
 	}
-	var out *crm.Pipeline
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		before, err := getPipeline(ctx, tx, p.TenantID, id, true)
-		if err != nil {
-			return err
-		}
+	return s.changePipeline(ctx, p, id, func(tx pgx.Tx, before *crm.Pipeline) (*crm.Pipeline, error) {
 		if err := checkVersion(in.Version, before.Version); err != nil {
-			return err
+			return nil, err
 		}
 		pl := *before
 		if err := in.Apply(&pl, false); err != nil {
-			return err
+			return nil, err
 		}
 		if pl.Name != before.Name {
 			if _, err := tx.Exec(ctx, `UPDATE pipelines SET name = $3, updated_at = now(), version = version + 1
 				WHERE tenant_id = $1 AND id = $2`, p.TenantID, id, pl.Name); err != nil {
-				return pipelineNameTaken(err)
+				return nil, pipelineNameTaken(err)
 			}
 		}
 		if in.Position != nil && *in.Position != before.Position {
 			if err := movePipeline(ctx, tx, p.TenantID, id, *in.Position); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		if out, err = getPipeline(ctx, tx, p.TenantID, id, false); err != nil {
-			return err
+		out, err := getPipeline(ctx, tx, p.TenantID, id, false)
+		if err != nil {
+			return nil, err
 		}
-		return auditPipeline(ctx, tx, p, m, "pipeline.update", before, out)
+		return out, auditPipeline(ctx, tx, p, m, "pipeline.update", before, out)
 	})
-	return out, err
 }
 
 func auditPipeline(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta, action string, before, after *crm.Pipeline) error {
@@ -333,11 +330,15 @@ func findStage(pl *crm.Pipeline, id uuid.UUID) *crm.Stage {
 }
 
 // orderStages renumbers a pipeline's stages 0, 1, … in the order of ids,
-// bumping the version of each stage that moves.
+// bumping the version of each stage that moves, and the pipeline's version:
+// its list of stages changed.
 func orderStages(ctx context.Context, tx pgx.Tx, tenantID, pipelineID uuid.UUID, ids []uuid.UUID) error {
-	_, err := tx.Exec(ctx, `UPDATE stages s SET position = o.pos - 1, updated_at = now(), version = s.version + 1
+	if _, err := tx.Exec(ctx, `UPDATE stages s SET position = o.pos - 1, updated_at = now(), version = s.version + 1
 		FROM unnest($3::uuid[]) WITH ORDINALITY AS o(id, pos)
-		WHERE s.tenant_id = $1 AND s.pipeline_id = $2 AND s.id = o.id AND s.position <> o.pos - 1`, tenantID, pipelineID, ids)
+		WHERE s.tenant_id = $1 AND s.pipeline_id = $2 AND s.id = o.id AND s.position <> o.pos - 1`, tenantID, pipelineID, ids); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE pipelines SET updated_at = now(), version = version + 1 WHERE tenant_id = $1 AND id = $2`, tenantID, pipelineID)
 	return err
 }
 
@@ -349,10 +350,11 @@ func stageIDs(pl *crm.Pipeline) []uuid.UUID {
 	return ids
 }
 
-// touchPipeline bumps a pipeline's version when its list of stages changes.
-func touchPipeline(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) error {
-	_, err := tx.Exec(ctx, `UPDATE pipelines SET updated_at = now(), version = version + 1 WHERE tenant_id = $1 AND id = $2`, tenantID, id)
-	return err
+// stageEntry starts the audit entry of a change to a stage of a pipeline.
+func stageEntry(p *auth.Principal, m auth.LoginMeta, action string, stageID, pipelineID uuid.UUID) audit.Entry {
+	e := actorEntry(p, m, action, "stage", stageID)
+	e.Details = map[string]any{"pipeline_id": pipelineID}
+	return e
 }
 
 // CreateStage adds a stage to a pipeline, at the end unless a position is given.
@@ -364,42 +366,33 @@ func (s *CRMService) CreateStage(ctx context.Context, p *auth.Principal, pipelin
 	if err := in.Apply(st); err != nil {
 		return nil, err
 	}
-	var out *crm.Pipeline
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		pl, err := getPipeline(ctx, tx, p.TenantID, pipelineID, true)
-		if err != nil {
-			return err
-		}
+	return s.changePipeline(ctx, p, pipelineID, func(tx pgx.Tx, pl *crm.Pipeline) (*crm.Pipeline, error) {
 		if err := checkVersion(in.Version, pl.Version); err != nil {
-			return err
+			return nil, err
 		}
 		if len(pl.Stages) >= 50 {
-			return rpcrm.FieldError("name", "Eine Pipeline hat höchstens 50 Phasen.")
+			return nil, rpcrm.FieldError("name", "Eine Pipeline hat höchstens 50 Phasen.")
 		}
 		st.ID = newID()
 		if _, err := tx.Exec(ctx, `INSERT INTO stages (tenant_id, id, pipeline_id, name, position, kind, probability)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, p.TenantID, st.ID, pipelineID, st.Name, len(pl.Stages), st.Kind, st.Probability); err != nil {
-			return mapError(err)
+			return nil, mapError(err)
 		}
 		ids := append(stageIDs(pl), st.ID)
 		if in.Position != nil {
 			ids = moveID(ids, st.ID, *in.Position)
 		}
 		if err := orderStages(ctx, tx, p.TenantID, pipelineID, ids); err != nil {
-			return err
+			return nil, err
 		}
-		if err := touchPipeline(ctx, tx, p.TenantID, pipelineID); err != nil {
-			return err
+		out, err := getPipeline(ctx, tx, p.TenantID, pipelineID, false)
+		if err != nil {
+			return nil, err
 		}
-		if out, err = getPipeline(ctx, tx, p.TenantID, pipelineID, false); err != nil {
-			return err
-		}
-		e := actorEntry(p, m, "stage.create", "stage", st.ID)
+		e := stageEntry(p, m, "stage.create", st.ID, pipelineID)
 		e.Changes = audit.Diff(nil, stageFields(findStage(out, st.ID)))
-		e.Details = map[string]any{"pipeline_id": pipelineID}
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return out, writeAudit(ctx, tx, p.TenantID, e)
 	})
-	return out, err
 }
 
 // UpdateStage renames a stage, changes its kind or probability or moves it.
@@ -408,55 +401,46 @@ func (s *CRMService) UpdateStage(ctx context.Context, p *auth.Principal, pipelin
 	if _, err := scope(p, auth.PermPipelinesManage); err != nil {
 		return nil, err
 	}
-	var out *crm.Pipeline
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		pl, err := getPipeline(ctx, tx, p.TenantID, pipelineID, true)
-		if err != nil {
-			return err
-		}
+	return s.changePipeline(ctx, p, pipelineID, func(tx pgx.Tx, pl *crm.Pipeline) (*crm.Pipeline, error) {
 		before := findStage(pl, stageID)
 		if before == nil {
-			return &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: stageNotFound}
+			return nil, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: stageNotFound}
 		}
 		if err := checkVersion(in.Version, before.Version); err != nil {
-			return err
+			return nil, err
 		}
 		st := *before
 		if err := in.Apply(&st); err != nil {
-			return err
+			return nil, err
 		}
 		if st.Name != before.Name || st.Kind != before.Kind || st.Probability != before.Probability {
 			if _, err := tx.Exec(ctx, `UPDATE stages SET name = $3, kind = $4, probability = $5, updated_at = now(), version = version + 1
 				WHERE tenant_id = $1 AND id = $2`, p.TenantID, stageID, st.Name, st.Kind, st.Probability); err != nil {
-				return mapError(err)
+				return nil, mapError(err)
 			}
 		}
 		if st.Kind != before.Kind {
 			if err := followStageKind(ctx, tx, p, m, stageID, &st); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if in.Position != nil && *in.Position != before.Position {
 			if err := orderStages(ctx, tx, p.TenantID, pipelineID, moveID(stageIDs(pl), stageID, *in.Position)); err != nil {
-				return err
-			}
-			if err := touchPipeline(ctx, tx, p.TenantID, pipelineID); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		if out, err = getPipeline(ctx, tx, p.TenantID, pipelineID, false); err != nil {
-			return err
+		out, err := getPipeline(ctx, tx, p.TenantID, pipelineID, false)
+		if err != nil {
+			return nil, err
 		}
 		changes := audit.Diff(stageFields(before), stageFields(findStage(out, stageID)))
 		if len(changes) == 0 {
-			return nil
+			return out, nil
 		}
-		e := actorEntry(p, m, "stage.update", "stage", stageID)
+		e := stageEntry(p, m, "stage.update", stageID, pipelineID)
 		e.Changes = changes
-		e.Details = map[string]any{"pipeline_id": pipelineID}
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return out, writeAudit(ctx, tx, p.TenantID, e)
 	})
-	return out, err
 }
 
 // stageStatusSQL sets a deal's won/lost columns for the kind of stage $kind
@@ -469,10 +453,20 @@ const stageStatusSQL = `
 // followStageKind brings the deals of a stage whose kind changed in line
 // with it, and audits each deal's change of status.
 func followStageKind(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta, stageID uuid.UUID, st *crm.Stage) error {
-	rows, err := tx.Query(ctx, `UPDATE deals SET `+namedArgs(stageStatusSQL, map[string]string{"$kind": "$3::text", "$reason": "$4"})+`,
+	return updateStageDeals(ctx, tx, p, m,
+		map[string]audit.Change{"status": {After: st.Kind}},
+		map[string]any{"reason": "stage.update", "stage_id": stageID},
+		`UPDATE deals SET `+namedArgs(stageStatusSQL, map[string]string{"$kind": "$3::text", "$reason": "$4"})+`,
 		updated_at = now(), updated_by = $5, version = version + 1
 		WHERE tenant_id = $1 AND stage_id = $2 RETURNING id`,
 		p.TenantID, stageID, st.Kind, "Phase «"+st.Name+"» als verloren markiert", actorID(p))
+}
+
+// updateStageDeals runs update, an UPDATE of deals that returns their IDs,
+// and audits the change of each deal with changes and details.
+func updateStageDeals(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta,
+	changes map[string]audit.Change, details map[string]any, update string, args ...any) error {
+	rows, err := tx.Query(ctx, update, args...)
 	if err != nil {
 		return err
 	}
@@ -482,8 +476,8 @@ func followStageKind(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.L
 	}
 	for _, id := range ids {
 		e := actorEntry(p, m, "deal.update", "deal", id)
-		e.Changes = map[string]audit.Change{"status": {After: st.Kind}}
-		e.Details = map[string]any{"reason": "stage.update", "stage_id": stageID}
+		e.Changes = changes
+		e.Details = details
 		if err := writeAudit(ctx, tx, p.TenantID, e); err != nil {
 			return err
 		}
@@ -506,89 +500,67 @@ func (s *CRMService) DeleteStage(ctx context.Context, p *auth.Principal, pipelin
 	if _, err := scope(p, auth.PermPipelinesManage); err != nil {
 		return nil, err
 	}
-	var out *crm.Pipeline
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		pl, err := getPipeline(ctx, tx, p.TenantID, pipelineID, true)
-		if err != nil {
-			return err
-		}
+	return s.changePipeline(ctx, p, pipelineID, func(tx pgx.Tx, pl *crm.Pipeline) (*crm.Pipeline, error) {
 		st := findStage(pl, stageID)
 		if st == nil {
-			return &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: stageNotFound}
+			return nil, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: stageNotFound}
 		}
 		if len(pl.Stages) == 1 {
-			return rpcrm.Errorf(rpcrm.ECONFLICT, "Eine Pipeline braucht mindestens eine Phase.")
+			return nil, rpcrm.Errorf(rpcrm.ECONFLICT, "Eine Pipeline braucht mindestens eine Phase.")
 		}
 		var target *crm.Stage
 		if moveTo != nil {
 			if target = findStage(pl, *moveTo); target == nil || target.ID == stageID {
-				return rpcrm.FieldError("move_to", "Erwartet eine andere Phase derselben Pipeline.")
+				return nil, rpcrm.FieldError("move_to", "Erwartet eine andere Phase derselben Pipeline.")
 			}
 		}
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM deals WHERE tenant_id = $1 AND stage_id = $2`, p.TenantID, stageID).Scan(&n); err != nil {
-			return err
+			return nil, err
 		}
 		if n > 0 && target == nil {
-			return rpcrm.Errorf(rpcrm.ECONFLICT, "Die Phase «%s» enthält %d Verkaufschance(n) (auch im Papierkorb). "+
+			return nil, rpcrm.Errorf(rpcrm.ECONFLICT, "Die Phase «%s» enthält %d Verkaufschance(n) (auch im Papierkorb). "+
 				"Geben Sie mit move_to an, in welche Phase sie verschoben werden sollen.", st.Name, n)
 		}
 		if n > 0 {
 			if err := moveStageDeals(ctx, tx, p, m, st, target); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM stages WHERE tenant_id = $1 AND id = $2`, p.TenantID, stageID); err != nil {
-			return mapError(err)
+			return nil, mapError(err)
 		}
 		rest := slices.DeleteFunc(stageIDs(pl), func(id uuid.UUID) bool { return id == stageID })
 		if err := orderStages(ctx, tx, p.TenantID, pipelineID, rest); err != nil {
-			return err
+			return nil, err
 		}
-		if err := touchPipeline(ctx, tx, p.TenantID, pipelineID); err != nil {
-			return err
+		out, err := getPipeline(ctx, tx, p.TenantID, pipelineID, false)
+		if err != nil {
+			return nil, err
 		}
-		if out, err = getPipeline(ctx, tx, p.TenantID, pipelineID, false); err != nil {
-			return err
-		}
-		e := actorEntry(p, m, "stage.delete", "stage", stageID)
+		e := stageEntry(p, m, "stage.delete", stageID, pipelineID)
 		e.Changes = audit.Diff(stageFields(st), nil)
-		e.Details = map[string]any{"pipeline_id": pipelineID, "moved_deals": n}
+		e.Details["moved_deals"] = n
 		if target != nil {
 			e.Details["move_to"] = target.ID
 		}
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return out, writeAudit(ctx, tx, p.TenantID, e)
 	})
-	return out, err
 }
 
 // moveStageDeals moves every deal of stage from to stage to (same
 // pipeline), with the status rules of the new stage, and audits each move.
 func moveStageDeals(ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta, from, to *crm.Stage) error {
-	rows, err := tx.Query(ctx, `UPDATE deals SET stage_id = $3, stage_changed_at = now(), `+
-		namedArgs(stageStatusSQL, map[string]string{"$kind": "$4::text", "$reason": "$5"})+`,
+	changes := map[string]audit.Change{"stage_id": {Before: from.ID, After: to.ID}}
+	if from.Kind != to.Kind {
+		changes["status"] = audit.Change{Before: from.Kind, After: to.Kind}
+	}
+	return updateStageDeals(ctx, tx, p, m, changes, map[string]any{"reason": "stage.delete"},
+		`UPDATE deals SET stage_id = $3, stage_changed_at = now(), `+
+			namedArgs(stageStatusSQL, map[string]string{"$kind": "$4::text", "$reason": "$5"})+`,
 		updated_at = now(), updated_by = $6, version = version + 1
 		WHERE tenant_id = $1 AND stage_id = $2 RETURNING id`,
 		p.TenantID, from.ID, to.ID, to.Kind, "Phase «"+from.Name+"» gelöscht", actorID(p))
-	if err != nil {
-		return err
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		e := actorEntry(p, m, "deal.update", "deal", id)
-		e.Changes = map[string]audit.Change{"stage_id": {Before: from.ID, After: to.ID}}
-		if from.Kind != to.Kind {
-			e.Changes["status"] = audit.Change{Before: from.Kind, After: to.Kind}
-		}
-		e.Details = map[string]any{"reason": "stage.delete"}
-		if err := writeAudit(ctx, tx, p.TenantID, e); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ReorderStages puts all stages of a pipeline in the given order; the list
@@ -597,40 +569,31 @@ func (s *CRMService) ReorderStages(ctx context.Context, p *auth.Principal, pipel
 	if _, err := scope(p, auth.PermPipelinesManage); err != nil {
 		return nil, err
 	}
-	var out *crm.Pipeline
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
-		before, err := getPipeline(ctx, tx, p.TenantID, pipelineID, true)
-		if err != nil {
-			return err
-		}
+	return s.changePipeline(ctx, p, pipelineID, func(tx pgx.Tx, before *crm.Pipeline) (*crm.Pipeline, error) {
 		if err := checkVersion(in.Version, before.Version); err != nil {
-			return err
+			return nil, err
 		}
 		have := stageIDs(before)
 		want := slices.Clone(in.StageIDs)
 		slices.SortFunc(have, compareIDs)
 		slices.SortFunc(want, compareIDs)
 		if !slices.Equal(have, want) {
-			return rpcrm.FieldError("stage_ids", "Erwartet jede Phase der Pipeline genau einmal.")
+			return nil, rpcrm.FieldError("stage_ids", "Erwartet jede Phase der Pipeline genau einmal.")
 		}
 		if slices.Equal(stageIDs(before), in.StageIDs) {
-			out = before
-			return nil
+			return before, nil
 		}
 		if err := orderStages(ctx, tx, p.TenantID, pipelineID, in.StageIDs); err != nil {
-			return err
+			return nil, err
 		}
-		if err := touchPipeline(ctx, tx, p.TenantID, pipelineID); err != nil {
-			return err
-		}
-		if out, err = getPipeline(ctx, tx, p.TenantID, pipelineID, false); err != nil {
-			return err
+		out, err := getPipeline(ctx, tx, p.TenantID, pipelineID, false)
+		if err != nil {
+			return nil, err
 		}
 		e := actorEntry(p, m, "stage.reorder", "pipeline", pipelineID)
 		e.Changes = audit.Diff(map[string]any{"stages": pipelineFields(before)["stages"]}, map[string]any{"stages": pipelineFields(out)["stages"]})
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return out, writeAudit(ctx, tx, p.TenantID, e)
 	})
-	return out, err
 }
 
 func compareIDs(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) }

@@ -88,6 +88,42 @@ func checkOwner(ctx context.Context, tx pgx.Tx, p *auth.Principal, perm auth.Per
 	return nil
 }
 
+// getRecord loads a record of rt (its columns, read by scan) visible to p
+// (read scope), or for update (write scope, locked). With live, one in the
+// trash does not count.
+func getRecord[T any](ctx context.Context, tx pgx.Tx, p *auth.Principal, rt recordTable, columns string,
+	scan func(pgx.Row, ...any) (T, error), id uuid.UUID, forUpdate, live bool) (T, error) {
+	var none T
+	perm := rt.read
+	if forUpdate {
+		perm = rt.write
+	}
+	liveSQL := ""
+	if live {
+		liveSQL = " AND deleted_at IS NULL"
+	}
+	q := &query{}
+	q.add("SELECT " + columns + " FROM " + rt.table + " WHERE tenant_id = " + q.arg(p.TenantID) + " AND id = " + q.arg(id) + liveSQL)
+	if err := ownerFilter(q, p, perm, "owner_id"); err != nil {
+		return none, err
+	}
+	if forUpdate {
+		q.add(" FOR UPDATE")
+	}
+	return readRecord(ctx, tx, q, scan, rt.notFound)
+}
+
+// readRecord runs q, the query of one record, and reads its row with scan;
+// without a row it is ENOTFOUND with the message notFound.
+func readRecord[T any](ctx context.Context, tx pgx.Tx, q *query, scan func(pgx.Row, ...any) (T, error), notFound string) (T, error) {
+	rec, err := scan(tx.QueryRow(ctx, q.String(), q.args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		var none T
+		return none, &rpcrm.Error{Code: rpcrm.ENOTFOUND, Message: notFound}
+	}
+	return rec, err
+}
+
 // lockLive locks a live (not deleted) record the principal may change and
 // returns nil, or ENOTFOUND when it does not exist for them.
 func (rt recordTable) lockLive(ctx context.Context, tx pgx.Tx, p *auth.Principal, perm auth.Permission, id uuid.UUID, deleted bool) error {
@@ -138,17 +174,11 @@ func (rt recordTable) restore(ctx context.Context, tx pgx.Tx, p *auth.Principal,
 	return writeAudit(ctx, tx, p.TenantID, e)
 }
 
-// purge deletes a record from the trash for good; detach clears the
-// references other records hold to it first.
-func (rt recordTable) purge(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, m auth.LoginMeta, detach ...string) error {
-	_, err := rt.purgeOwning(ctx, tx, p, id, m, "", detach...)
-	return err
-}
-
-// purgeOwning is purge for a record that documents can be attached to
-// (docColumn names their reference): documents attached to it alone are
-// deleted with it, each with its own audit entry, and their IDs returned so
-// that the caller removes their content after the commit.
+// purgeOwning deletes a record from the trash for good; detach clears the
+// references other records hold to it first. For a record that documents
+// can be attached to, docColumn names their reference: documents attached
+// to it alone are deleted with it, each with its own audit entry, and their
+// IDs returned so that the caller removes their content after the commit.
 func (rt recordTable) purgeOwning(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, m auth.LoginMeta,
 	docColumn string, detach ...string) ([]uuid.UUID, error) {
 	if err := rt.lockLive(ctx, tx, p, rt.del, id, true); err != nil {
@@ -170,6 +200,79 @@ func (rt recordTable) purgeOwning(ctx context.Context, tx pgx.Tx, p *auth.Princi
 		return nil, mapError(err)
 	}
 	return docs, writeAudit(ctx, tx, p.TenantID, actorEntry(p, m, rt.entity+".purge", rt.entity, id))
+}
+
+// deleteRecord moves a record of rt to the trash.
+func (s *CRMService) deleteRecord(ctx context.Context, p *auth.Principal, rt recordTable, id uuid.UUID, m auth.LoginMeta) error {
+	return s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error { return rt.softDelete(ctx, tx, p, id, m) })
+}
+
+// restoreRecord takes a record of rt out of the trash and returns it as
+// load reads it then.
+func restoreRecord[T any](ctx context.Context, db *DB, p *auth.Principal, rt recordTable, id uuid.UUID, m auth.LoginMeta,
+	load func(pgx.Tx) (T, error)) (T, error) {
+	return inTenantGet(ctx, db, p.TenantID, func(tx pgx.Tx) (T, error) {
+		if err := rt.restore(ctx, tx, p, id, m); err != nil {
+			var none T
+			return none, err
+		}
+		return load(tx)
+	})
+}
+
+// purgeRecord deletes a record of rt from the trash for good (see
+// purgeOwning) and, after the commit, the content of the documents that
+// went with it.
+func (s *CRMService) purgeRecord(ctx context.Context, p *auth.Principal, rt recordTable, id uuid.UUID, m auth.LoginMeta,
+	docColumn string, detach ...string) error {
+	docs, err := inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) ([]uuid.UUID, error) {
+		return rt.purgeOwning(ctx, tx, p, id, m, docColumn, detach...)
+	})
+	if err == nil {
+		s.removeContent(ctx, p.TenantID, docs)
+	}
+	return err
+}
+
+// createRecord is the frame of creating a record of rt: with the write
+// permission, insert validates and stores the new record in a transaction
+// and returns it as read back, and the audit entry ENTITY.create lists all
+// of its fields.
+func createRecord[T any](ctx context.Context, db *DB, p *auth.Principal, m auth.LoginMeta, rt recordTable,
+	id func(T) uuid.UUID, fields func(T) map[string]any, insert func(tx pgx.Tx) (T, error)) (T, error) {
+	if _, err := scope(p, rt.write); err != nil {
+		var none T
+		return none, err
+	}
+	return inTenantGet(ctx, db, p.TenantID, func(tx pgx.Tx) (T, error) {
+		rec, err := insert(tx)
+		if err == nil {
+			err = auditCreate(ctx, tx, p, m, rt.entity+".create", rt.entity, id(rec), fields(rec))
+		}
+		return rec, err
+	})
+}
+
+// updateRecord is the frame of a version-checked update of a record of rt:
+// lock reads the record for update; when the client read another version
+// than the record's (want, 0 for any), nothing changes. change stores the
+// new state and returns the record as it is then, and the audit entry
+// ENTITY.update lists the fields that changed.
+func updateRecord[T any](ctx context.Context, tx pgx.Tx, p *auth.Principal, m auth.LoginMeta, rt recordTable, id uuid.UUID,
+	want int, version func(T) int, fields func(T) map[string]any, lock func() (T, error), change func(before T) (T, error)) (T, error) {
+	var none T
+	before, err := lock()
+	if err != nil {
+		return none, err
+	}
+	if err := checkVersion(want, version(before)); err != nil {
+		return none, err
+	}
+	after, err := change(before)
+	if err == nil {
+		err = auditChanges(ctx, tx, p, m, rt.entity+".update", rt.entity, id, fields(before), fields(after))
+	}
+	return after, err
 }
 
 // actorID is the user behind a change, or NULL for the operator's CLI.

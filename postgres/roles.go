@@ -38,9 +38,51 @@ var appGrants = []struct{ table, privileges string }{
 // It runs with the owner connection ownerURL. When both URLs name the same
 // role there is nothing to separate and it does nothing.
 func EnsureAppRole(ctx context.Context, ownerURL, appURL string) (created bool, err error) {
-	appCfg, err := pgx.ParseConfig(appURL)
+	return setUpRole(ctx, ownerURL, appURL, "DATABASE_URL", func(tx pgx.Tx, role, password, ident string) (bool, error) {
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil {
+			return false, err
+		}
+		if !exists {
+			stmt, err := createRoleSQL(ctx, tx, role, password, "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT")
+			if err != nil {
+				return false, err
+			}
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return false, fmt.Errorf("create application role %s: %w", role, err)
+			}
+			created = true
+		}
+		var dbName string
+		if err := tx.QueryRow(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
+			return false, err
+		}
+		stmts := append(roleBaseGrants(dbName, ident),
+			"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM "+ident,
+			// Older PostgreSQL versions let everyone create tables in public.
+			"REVOKE CREATE ON SCHEMA public FROM "+ident,
+			"REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+		)
+		for _, g := range appGrants {
+			stmts = append(stmts, "GRANT "+g.privileges+" ON "+pgx.Identifier{g.table}.Sanitize()+" TO "+ident)
+		}
+		if s, err := execAll(ctx, tx, stmts); err != nil {
+			return false, fmt.Errorf("grant to %s: %s: %w", role, s, err)
+		}
+		return created, nil
+	})
+}
+
+// setUpRole runs setup in a transaction on the owner connection ownerURL
+// for the login role that roleURL names (urlName names roleURL in errors),
+// and commits it when setup succeeds. setup gets the role's name, its
+// password and its name quoted for SQL. When roleURL names no role, or the
+// owner's own, there is nothing to separate and it does nothing.
+func setUpRole(ctx context.Context, ownerURL, roleURL, urlName string,
+	setup func(tx pgx.Tx, role, password, ident string) (created bool, err error)) (bool, error) {
+	cfg, err := pgx.ParseConfig(roleURL)
 	if err != nil {
-		return false, fmt.Errorf("DATABASE_URL: %w", redact(err))
+		return false, fmt.Errorf("%s: %w", urlName, redact(err))
 	}
 	conn, err := pgx.Connect(ctx, ownerURL)
 	if err != nil {
@@ -52,57 +94,54 @@ func EnsureAppRole(ctx context.Context, ownerURL, appURL string) (created bool, 
 	if err := conn.QueryRow(ctx, "SELECT current_user").Scan(&owner); err != nil {
 		return false, err
 	}
-	role := appCfg.User
+	role := cfg.User
 	if role == "" || role == owner {
 		return false, nil
 	}
-	ident := pgx.Identifier{role}.Sanitize()
 
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
-	var exists bool
-	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil {
+	created, err := setup(tx, role, cfg.Password, pgx.Identifier{role}.Sanitize())
+	if err != nil {
 		return false, err
 	}
-	if !exists {
-		// CREATE ROLE takes no parameters; format() quotes the password as a literal.
-		var stmt string
-		if err := tx.QueryRow(ctx,
-			"SELECT format('CREATE ROLE %I LOGIN PASSWORD %L NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT', $1::text, $2::text)",
-			role, appCfg.Password).Scan(&stmt); err != nil {
-			return false, err
-		}
-		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return false, fmt.Errorf("create application role %s: %w", role, err)
-		}
-		created = true
-	}
-	var dbName string
-	if err := tx.QueryRow(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
-		return false, err
-	}
-	stmts := []string{
+	return created, tx.Commit(ctx)
+}
+
+// roleBaseGrants are the first statements of a role's privileges: it may
+// connect to the database dbName and use the schema, and whatever it held
+// on tables and sequences goes.
+func roleBaseGrants(dbName, ident string) []string {
+	return []string{
 		"GRANT CONNECT ON DATABASE " + pgx.Identifier{dbName}.Sanitize() + " TO " + ident,
 		"GRANT USAGE ON SCHEMA public TO " + ident,
 		"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + ident,
 		"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM " + ident,
-		"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM " + ident,
-		// Older PostgreSQL versions let everyone create tables in public.
-		"REVOKE CREATE ON SCHEMA public FROM " + ident,
-		"REVOKE CREATE ON SCHEMA public FROM PUBLIC",
 	}
-	for _, g := range appGrants {
-		stmts = append(stmts, "GRANT "+g.privileges+" ON "+pgx.Identifier{g.table}.Sanitize()+" TO "+ident)
-	}
+}
+
+// createRoleSQL returns the statement that creates role as a login role
+// with password and the attributes attrs (constant SQL of the code).
+// CREATE ROLE takes no parameters; format() quotes the password as a literal.
+func createRoleSQL(ctx context.Context, tx pgx.Tx, role, password, attrs string) (string, error) {
+	var stmt string
+	err := tx.QueryRow(ctx, "SELECT format('CREATE ROLE %I LOGIN PASSWORD %L "+attrs+"', $1::text, $2::text)",
+		role, password).Scan(&stmt)
+	return stmt, err
+}
+
+// execAll runs stmts in order and stops at the first that fails, which it
+// returns with the error.
+func execAll(ctx context.Context, tx pgx.Tx, stmts []string) (failed string, err error) {
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s); err != nil {
-			return false, fmt.Errorf("grant to %s: %s: %w", role, s, err)
+			return s, err
 		}
 	}
-	return created, tx.Commit(ctx)
+	return "", nil
 }
 
 // CheckAppRole returns an error if the role this pool connects as could step

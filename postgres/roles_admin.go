@@ -67,25 +67,21 @@ func (s *AuthService) CreateRole(ctx context.Context, p *auth.Principal, in auth
 	if err := checkGrantable(p, grants); err != nil {
 		return nil, err
 	}
-	var r *auth.Role
-	err = s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*auth.Role, error) {
 		id := newID()
 		if _, err := tx.Exec(ctx, `INSERT INTO roles (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)`,
 			p.TenantID, id, in.Name, in.Description); err != nil {
-			return mapError(err)
+			return nil, mapError(err)
 		}
 		if err := setRoleGrants(ctx, tx, p.TenantID, id, grants); err != nil {
-			return err
+			return nil, err
 		}
-		var err error
-		if r, err = getRole(ctx, tx, p.TenantID, id); err != nil {
-			return err
+		r, err := getRole(ctx, tx, p.TenantID, id)
+		if err == nil {
+			err = auditCreate(ctx, tx, p, m, audit.RoleCreate, "role", id, roleFields(r))
 		}
-		e := actorEntry(p, m, audit.RoleCreate, "role", id)
-		e.Changes = audit.Diff(nil, roleFields(r))
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return r, err
 	})
-	return r, err
 }
 
 // UpdateRole changes a custom role; built-in roles follow the code and are refused.

@@ -100,22 +100,18 @@ func (s *CRMService) CreateTag(ctx context.Context, p *auth.Principal, in crm.Ta
 	if err := in.Apply(t); err != nil {
 		return nil, err
 	}
-	var out *crm.Tag
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Tag, error) {
 		id := newID()
 		if _, err := tx.Exec(ctx, `INSERT INTO tags (tenant_id, id, name, color) VALUES ($1, $2, $3, $4)`,
 			p.TenantID, id, t.Name, t.Color); err != nil {
-			return mapUnique(err, "tags_name_key", "name")
+			return nil, mapUnique(err, "tags_name_key", "name")
 		}
-		var err error
-		if out, err = getTag(ctx, tx, p.TenantID, id, false); err != nil {
-			return err
+		out, err := getTag(ctx, tx, p.TenantID, id, false)
+		if err == nil {
+			err = auditCreate(ctx, tx, p, m, "tag.create", "tag", id, tagFields(out))
 		}
-		e := actorEntry(p, m, "tag.create", "tag", id)
-		e.Changes = audit.Diff(nil, tagFields(out))
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return out, err
 	})
-	return out, err
 }
 
 // UpdateTag changes a tag. A new name is written into every record that
@@ -124,26 +120,24 @@ func (s *CRMService) UpdateTag(ctx context.Context, p *auth.Principal, id uuid.U
 	if _, err := scope(p, auth.PermTagsManage); err != nil {
 		return nil, err
 	}
-	var out *crm.Tag
-	err := s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Tag, error) {
 		before, err := getTag(ctx, tx, p.TenantID, id, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := checkVersion(in.Version, before.Version); err != nil {
-			return err
+			return nil, err
 		}
 		t := *before
 		if err := in.Apply(&t); err != nil {
-			return err
+			return nil, err
 		}
 		if t.Name == before.Name && t.Color == before.Color {
-			out = before
-			return nil
+			return before, nil
 		}
 		if _, err := tx.Exec(ctx, `UPDATE tags SET name = $3, color = $4, updated_at = now(), version = version + 1
 			WHERE tenant_id = $1 AND id = $2`, p.TenantID, id, t.Name, t.Color); err != nil {
-			return mapUnique(err, "tags_name_key", "name")
+			return nil, mapUnique(err, "tags_name_key", "name")
 		}
 		var records int64
 		if t.Name != before.Name {
@@ -154,22 +148,22 @@ func (s *CRMService) UpdateTag(ctx context.Context, p *auth.Principal, id uuid.U
 					updated_at = now(), updated_by = $4, version = version + 1
 					WHERE tenant_id = $1 AND tags @> ARRAY[$2::text]`, p.TenantID, before.Name, t.Name, actorID(p))
 				if err != nil {
-					return err
+					return nil, err
 				}
 				records += tag.RowsAffected()
 			}
 		}
-		if out, err = getTag(ctx, tx, p.TenantID, id, false); err != nil {
-			return err
+		out, err := getTag(ctx, tx, p.TenantID, id, false)
+		if err != nil {
+			return out, err
 		}
 		e := actorEntry(p, m, "tag.update", "tag", id)
 		e.Changes = audit.Diff(tagFields(before), tagFields(out))
 		if records > 0 {
 			e.Details = map[string]any{"records": records}
 		}
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return out, writeAudit(ctx, tx, p.TenantID, e)
 	})
-	return out, err
 }
 
 // DeleteTag deletes a tag and removes it from every record.

@@ -79,29 +79,26 @@ func (s *AuthService) CreateUser(ctx context.Context, p *auth.Principal, in auth
 	if err != nil {
 		return nil, err
 	}
-	var u *auth.User
-	err = s.DB.InTenant(ctx, p.TenantID, func(tx pgx.Tx) error {
+	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*auth.User, error) {
 		roleIDs, err := resolveRoles(ctx, tx, p, in.RoleIDs, in.RoleKeys)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		id := newID()
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO users (tenant_id, id, email, name, password_hash, locale) VALUES ($1, $2, $3, $4, $5, $6)`,
 			p.TenantID, id, in.Email, in.Name, hash, in.Locale); err != nil {
-			return mapError(err)
+			return nil, mapError(err)
 		}
 		if err := setUserRoles(ctx, tx, p.TenantID, id, roleIDs); err != nil {
-			return err
+			return nil, err
 		}
-		if u, err = getUser(ctx, tx, p.TenantID, id, false); err != nil {
-			return err
+		u, err := getUser(ctx, tx, p.TenantID, id, false)
+		if err == nil {
+			err = auditCreate(ctx, tx, p, m, audit.UserCreate, "user", id, userFields(u))
 		}
-		e := actorEntry(p, m, audit.UserCreate, "user", id)
-		e.Changes = audit.Diff(nil, userFields(u))
-		return writeAudit(ctx, tx, p.TenantID, e)
+		return u, err
 	})
-	return u, err
 }
 
 // UpdateUser changes a user; disabling revokes every session of the user.
