@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/rpcrm/rpcrm"
 	"github.com/rpcrm/rpcrm/audit"
@@ -544,22 +543,7 @@ func TestMyOpenTasks(t *testing.T) {
 	// a handful of rows the planner would rather scan the table, so that is
 	// switched off for the check.
 	sql, args := postgres.MyTasksQuery(maria, crm.ListParams{Limit: 20})
-	var plan []string
-	err = e.DB.InTenant(ctx, maria.TenantID, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, "EXPLAIN "+sql, args...)
-		if err != nil {
-			return err
-		}
-		plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Join(plan, "\n")
+	text := planOf(t, e, maria.TenantID, "EXPLAIN", sql, args, noSeqScan)
 	if !strings.Contains(text, "activities_open_tasks_idx") || strings.Contains(text, "Sort") {
 		t.Errorf("plan does not read the open-tasks index in order:\n%s", text)
 	}

@@ -40,19 +40,7 @@ func TestContactListByNameUsesIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var plan []string
-		err = ce.e.DB.InTenant(ctx, alpha, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, "EXPLAIN "+sql, args...)
-			if err != nil {
-				return err
-			}
-			plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(plan, "\n")
+		return planOf(t, ce.e, alpha, "EXPLAIN", sql, args, nil)
 	}
 	for _, desc := range []bool{false, true} {
 		pg, err := ce.s.ListContacts(ctx, ce.admin, crm.ContactFilter{ListParams: crm.ListParams{Sort: "last_name", Desc: desc}})

@@ -14,3 +14,13 @@ func ContactListSQL(p *auth.Principal, f crm.ContactFilter) (string, []any, erro
 	}
 	return q.String(), q.args, nil
 }
+
+// DashboardDealsSQL returns the query of the start page's deal figures, so
+// that the tests can check its plan.
+func DashboardDealsSQL(p *auth.Principal, dq crm.DashboardQuery) (string, []any, error) {
+	q, err := dashboardDealsQuery(p, dq)
+	if err != nil {
+		return "", nil, err
+	}
+	return q.String(), q.args, nil
+}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -283,5 +284,53 @@ func BenchmarkDashboard(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The start page's deal figures read the open deals and this quarter's
+// closed ones from the indexes of migration 00005 (index-only), not every
+// deal of the tenant: a tenant of some years has mostly closed deals of
+// earlier quarters, and the start page is where every login lands.
+func TestDashboardDealsUseIndexes(t *testing.T) {
+	t.Parallel()
+	f := newDashFixture(t)
+	conn := ownerConn(t, f.e)
+	// 20,000 more deals of the first pipeline: 30 % open, the rest won or
+	// lost over the five years before f.now.
+	ownerExec(t, conn, `INSERT INTO deals (tenant_id, id, title, amount, pipeline_id, stage_id, owner_id, won_at, lost_at)
+		SELECT d.tenant_id, gen_random_uuid(), 'Deal ' || i, i % 5000, d.pipeline_id, s.id, d.owner_id,
+			CASE WHEN s.kind = 'won' THEN $2::timestamptz - (i % 1800) * interval '1 day' END,
+			CASE WHEN s.kind = 'lost' THEN $2::timestamptz - (i % 1800) * interval '1 day' END
+		FROM generate_series(1, 20000) AS i
+		CROSS JOIN LATERAL (SELECT tenant_id, pipeline_id, owner_id FROM deals WHERE tenant_id = $1 AND title = 'A') AS d
+		CROSS JOIN LATERAL (SELECT id, kind FROM stages WHERE tenant_id = d.tenant_id AND pipeline_id = d.pipeline_id
+			AND kind = CASE WHEN i % 10 < 3 THEN 'open' WHEN i % 10 < 7 THEN 'won' ELSE 'lost' END
+			ORDER BY position LIMIT 1) AS s`, f.anna.TenantID, f.now)
+	ownerExec(t, conn, "VACUUM ANALYZE deals")
+
+	for _, p := range []*auth.Principal{f.anna, f.otto} {
+		sql, args, err := postgres.DashboardDealsSQL(p, crm.DashboardQuery{Now: f.now, Location: f.zurich})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := planOf(t, f.e, p.TenantID, "EXPLAIN", sql, args, nil)
+		// Otto (scope own) has one deal: the owner index finds it faster.
+		for _, idx := range []string{"deals_open_value_idx", "deals_won_idx", "deals_lost_idx"} {
+			if p == f.anna && !strings.Contains(all, "Index Only Scan using "+idx) {
+				t.Errorf("the deal figures of %s are not read by %s:\n%s", p.Email, idx, all)
+			}
+		}
+		if strings.Contains(all, "Seq Scan") {
+			t.Errorf("the deal figures of %s read the whole table:\n%s", p.Email, all)
+		}
+	}
+	// And the figures still add up: the fixture's deals plus the new ones.
+	d := f.dashboard(t, f.anna)
+	var open int
+	for _, st := range d.Pipelines[0].Stages {
+		open += st.Count
+	}
+	if want := 4 + 6000; open != want {
+		t.Errorf("open deals: %d, want %d", open, want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -161,4 +162,37 @@ func tenantRows(e *testfix.Env) []postgres.TenantRow {
 		rows = append(rows, postgres.TenantRow{ID: t.UUID(), Slug: t.ID, Name: t.Name, Active: t.Active})
 	}
 	return rows
+}
+
+// planOf returns PostgreSQL's plan of sql (explain is the EXPLAIN with its
+// options) in a transaction of the tenant, after setup (nil: none), which
+// may change the planner's settings for that transaction only.
+func planOf(t testing.TB, e *testfix.Env, tenant uuid.UUID, explain, sql string, args []any, setup func(pgx.Tx) error) string {
+	t.Helper()
+	ctx := context.Background()
+	var plan []string
+	err := e.DB.InTenant(ctx, tenant, func(tx pgx.Tx) error {
+		if setup != nil {
+			if err := setup(tx); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, explain+" "+sql, args...)
+		if err != nil {
+			return err
+		}
+		plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, sql)
+	}
+	return strings.Join(plan, "\n")
+}
+
+// noSeqScan is a planOf setup that makes the planner use an index wherever
+// one can serve, as it would on a table of many rows.
+func noSeqScan(tx pgx.Tx) error {
+	_, err := tx.Exec(context.Background(), "SET LOCAL enable_seqscan = off")
+	return err
 }

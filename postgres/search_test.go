@@ -542,24 +542,11 @@ func TestSearch(t *testing.T) {
 // explainSearch returns the plan of the contact search for q, as run.
 func explainSearch(t *testing.T, e *testfix.Env, tenant uuid.UUID, p *auth.Principal, q string) string {
 	t.Helper()
-	ctx := context.Background()
 	sql, args := postgres.SearchSQL(p, crm.EntityContact, q, 10)
-	var plan []string
-	err := e.DB.InTenant(ctx, tenant, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, postgres.SearchSettings, postgres.WordSimilarityThreshold); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "+sql, args...)
-		if err != nil {
-			return err
-		}
-		plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	return planOf(t, e, tenant, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)", sql, args, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), postgres.SearchSettings, postgres.WordSimilarityThreshold)
 		return err
 	})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, sql)
-	}
-	return strings.Join(plan, "\n")
 }
 
 func companiesOf(r *crm.SearchResults) []crm.SearchHit { return r.Companies }

@@ -50,6 +50,10 @@ var crmOps = []crmOp{
 	// without a goal.
 	{"web", "GET /contacts (web UI page of 50 contacts), throughput", 0, 0},
 	{"web-1", "GET /contacts with one client (the page's own time)", 20 * time.Millisecond, 1},
+	// The start page reads every open deal of the tenant for the pipeline
+	// value (docs/dashboard.md); reported without a goal, to see how it
+	// grows with the tenant.
+	{"dash-1", "GET / (web UI start page) with one client", 0, 1},
 }
 
 // opKeys lists the operations' keys for the usage text.
@@ -228,6 +232,11 @@ func (t *crmTarget) do(key string) func(context.Context) error {
 	case "web", "web-1":
 		return func(ctx context.Context) error {
 			_, err := t.send(ctx, http.MethodGet, "/contacts", nil, "", http.StatusOK)
+			return err
+		}
+	case "dash-1":
+		return func(ctx context.Context) error {
+			_, err := t.send(ctx, http.MethodGet, "/", nil, "", http.StatusOK)
 			return err
 		}
 	}
