@@ -94,6 +94,11 @@ func TestDashboardPage(t *testing.T) {
 			t.Errorf("the start page lacks %s", link)
 		}
 	}
+	// An htmx request aimed at <main> (no element of ours does it) gets the
+	// whole page, not an error.
+	if resp, page := beta.htmx("/contacts", "main"); resp.StatusCode != http.StatusOK || !strings.Contains(page, `<main id="main"`) {
+		t.Errorf("htmx request with HX-Target main: %d\n%s", resp.StatusCode, page)
+	}
 	// A boosted navigation to the start page by another link is a real page load.
 	req, _ := http.NewRequest("GET", b.site.srv.URL+"/", nil)
 	req.Host = b.host

@@ -229,12 +229,8 @@ func (u *UI) timelineFragment(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		u.fail(w, r, p, err)
 		return
 	}
-	u.renderBlock(w, r, http.StatusOK, fragmentPage, "timeline-items", map[string]any{"v": v, "r": rp})
+	u.renderBlock(w, r, http.StatusOK, fragmentsPage, "timeline-items", map[string]any{"v": v, "r": rp})
 }
-
-// fragmentPage is the page whose template set renders the shared
-// fragments: the partials are parsed into every page.
-const fragmentPage = "error"
 
 // refFromPath reads /…/{entity}/{id}.
 func refFromPath(r *http.Request) (recordRef, bool) {
