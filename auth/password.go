@@ -13,9 +13,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -73,7 +75,7 @@ func HashPassword(pw string) (string, error) {
 		return "", fmt.Errorf("auth: reading salt: %w", err)
 	}
 	p := argonParams{memory: argonMemory, time: argonTime, threads: argonThreads}
-	key := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, argonKeyLen)
+	key := argon2ID([]byte(pw), salt, p, argonKeyLen)
 	return p.encode(salt, key), nil
 }
 
@@ -85,8 +87,32 @@ func VerifyPassword(pw, encoded string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, uint32(len(want)))
+	got := argon2ID([]byte(pw), salt, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// hashesRunning counts the Argon2id hashes being computed; releasingHashMemory
+// is set while a release of their memory runs.
+var (
+	hashesRunning       atomic.Int32
+	releasingHashMemory atomic.Bool
+)
+
+// argon2ID computes an Argon2id key with the parameters p. Each hash takes
+// its memory parameter (19 MiB) of scratch memory that the Go runtime would
+// otherwise keep for minutes, most of a server's memory: when the last
+// running hash (of a login, a new password, the start-up's dummy) is done,
+// it is given back to the system in the background, one release at a time.
+func argon2ID(pw, salt []byte, p argonParams, keyLen uint32) []byte {
+	hashesRunning.Add(1)
+	key := argon2.IDKey(pw, salt, p.time, p.memory, p.threads, keyLen)
+	if hashesRunning.Add(-1) == 0 && releasingHashMemory.CompareAndSwap(false, true) {
+		go func() {
+			defer releasingHashMemory.Store(false)
+			debug.FreeOSMemory()
+		}()
+	}
+	return key
 }
 
 // PasswordNeedsRehash reports whether encoded was made with parameters other

@@ -13,13 +13,9 @@ import (
 // patchUser applies in to user id (enable, disable), at the version If-Match
 // names, if any.
 func (a *API) patchUser(w http.ResponseWriter, r *http.Request, p *auth.Principal, id uuid.UUID, in auth.UserPatch) {
-	v, err := ifMatch(r)
-	if err != nil {
+	if err := versioned(r, &in.Version); err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	if v != 0 {
-		in.Version = v
 	}
 	u, err := a.Auth.UpdateUser(r.Context(), p, id, in, meta(r))
 	if err != nil {

@@ -4,9 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"runtime/debug"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/rpcrm/rpcrm"
@@ -23,7 +21,6 @@ type LoginGate struct {
 	metrics           *metrics.Metrics
 	log               *slog.Logger
 	slots             chan struct{}
-	releasing         atomic.Bool // returnHashMemory is running
 }
 
 // NewLoginGate limits attempts per client address with perIP and failed
@@ -38,20 +35,6 @@ func NewLoginGate(perIP, perAccount *ratelimit.Window, m *metrics.Metrics, log *
 
 // ErrTooManyLogins is returned when a limit is reached; RetryAfter says how long to wait.
 var ErrTooManyLogins = &rpcrm.Error{Code: rpcrm.ERATELIMIT, Message: "Zu viele Anmeldeversuche. Bitte warten Sie einen Moment."}
-
-// returnHashMemory gives the memory of the password hashes back to the
-// system once the last running hash is done: each takes 19 MiB (Argon2id)
-// that the Go runtime would otherwise keep for minutes, most of the
-// server's memory. At most one release runs at a time, in the background.
-func (g *LoginGate) returnHashMemory() {
-	if len(g.slots) > 0 || !g.releasing.CompareAndSwap(false, true) {
-		return
-	}
-	go func() {
-		defer g.releasing.Store(false)
-		debug.FreeOSMemory()
-	}()
-}
 
 // clientKey is what the per-client limit counts by: an IPv4 address, or
 // the /64 network of an IPv6 address. One IPv6 subscriber (a home, a
@@ -93,7 +76,6 @@ func (g *LoginGate) Login(r *http.Request, svc auth.Service, email, password str
 	pair, err = svc.Login(r.Context(), auth.TenantRef{ID: t.UUID(), Slug: t.ID}, email, password, auth.LoginMeta{
 		IP: info.ClientIP.String(), UserAgent: r.UserAgent(), RequestID: info.RequestID})
 	<-g.slots
-	g.returnHashMemory()
 	if err != nil {
 		if rpcrm.ErrorCode(err) == rpcrm.EUNAUTHORIZED {
 			g.metrics.Logins.WithLabelValues(t.ID, "failure").Inc()

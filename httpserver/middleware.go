@@ -182,7 +182,8 @@ func resolveTenant(reg *tenant.Registry, trust proxy.Trust, next http.Handler) h
 // minimal neutral page, both in the language the request's Accept-Language
 // prefers (no tenant is known yet to say otherwise).
 func refuse(w http.ResponseWriter, r *http.Request, status int, kind, title, detail string) {
-	p := Localize(r, Problem{Type: problemTypeBase + kind, Title: title, Status: status, Detail: detail,
+	lang := ProblemLanguage(r)
+	p := localize(lang, Problem{Type: problemTypeBase + kind, Title: title, Status: status, Detail: detail,
 		RequestID: RequestInfo(r.Context()).RequestID})
 	if strings.HasPrefix(r.URL.Path, "/api/") || strings.Contains(r.Header.Get("Accept"), "json") {
 		WriteProblem(w, p)
@@ -192,5 +193,5 @@ func refuse(w http.ResponseWriter, r *http.Request, status int, kind, title, det
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, "<!doctype html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>%s</title></head>"+
-		"<body><main><h1>%s</h1><p>%s</p></main></body></html>\n", ProblemLanguage(r), p.Title, p.Title, p.Detail)
+		"<body><main><h1>%s</h1><p>%s</p></main></body></html>\n", lang, p.Title, p.Title, p.Detail)
 }

@@ -97,7 +97,11 @@ func ProblemFor(r *http.Request, err error) Problem {
 // into the language the request prefers: English when its Accept-Language
 // ranks English above German, else German, as the services write them.
 func Localize(r *http.Request, p Problem) Problem {
-	lang := ProblemLanguage(r)
+	return localize(ProblemLanguage(r), p)
+}
+
+// localize is Localize for the language lang ("de" or "en").
+func localize(lang string, p Problem) Problem {
 	if lang == "de" {
 		return p
 	}

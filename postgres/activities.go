@@ -180,14 +180,26 @@ func (s *CRMService) MyOpenTasks(ctx context.Context, p *auth.Principal, lp crm.
 
 // Activity returns one live activity.
 func (s *CRMService) Activity(ctx context.Context, p *auth.Principal, id uuid.UUID) (*crm.Activity, error) {
-	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Activity, error) {
-		return getActivity(ctx, tx, p, id, false)
-	})
+	q, err := activityQuery(p, id, false)
+	if err != nil {
+		return nil, err
+	}
+	return readTenantRecord(ctx, s.DB, p.TenantID, q, scanActivity, activityRecords.notFound)
 }
 
 // getActivity loads a live activity visible to p (read scope), or for
 // update (write scope, locked).
 func getActivity(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, forUpdate bool) (*crm.Activity, error) {
+	q, err := activityQuery(p, id, forUpdate)
+	if err != nil {
+		return nil, err
+	}
+	return readRecord(ctx, tx, q, scanActivity, activityRecords.notFound)
+}
+
+// activityQuery is the query of a live activity visible to p (read scope),
+// or for update (write scope, locked).
+func activityQuery(p *auth.Principal, id uuid.UUID, forUpdate bool) (*query, error) {
 	perm := activityRecords.read
 	if forUpdate {
 		perm = activityRecords.write
@@ -201,7 +213,7 @@ func getActivity(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID
 	if forUpdate {
 		q.add(" FOR UPDATE OF a")
 	}
-	return readRecord(ctx, tx, q, scanActivity, activityRecords.notFound)
+	return q, nil
 }
 
 // loadActivity reads an activity after a change the caller was allowed to
@@ -304,8 +316,7 @@ func activityLinkVisible(ctx context.Context, tx pgx.Tx, p *auth.Principal, tabl
 func (s *CRMService) UpdateActivity(ctx context.Context, p *auth.Principal, id uuid.UUID, in crm.ActivityInput, m auth.LoginMeta) (*crm.Activity, error) {
 	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Activity, error) {
 		lock := func() (*crm.Activity, error) { return getActivity(ctx, tx, p, id, true) }
-		version := func(a *crm.Activity) int { return a.Version }
-		return updateRecord(ctx, tx, p, m, activityRecords, id, in.Version, version, activityFields, lock, func(before *crm.Activity) (*crm.Activity, error) {
+		return updateRecord(ctx, tx, p, m, activityRecords, id, in.Version, activityFields, lock, func(before *crm.Activity) (*crm.Activity, error) {
 			a := *before
 			if err := applyActivity(ctx, tx, p, &in, &a, before); err != nil {
 				return nil, err

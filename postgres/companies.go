@@ -124,15 +124,13 @@ func page[T any](rows []keyed[T], lp crm.ListParams, id func(T) uuid.UUID) *crm.
 
 // Company returns one live company.
 func (s *CRMService) Company(ctx context.Context, p *auth.Principal, id uuid.UUID) (*crm.Company, error) {
-	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Company, error) {
-		return getCompany(ctx, tx, p, id, false, true)
-	})
+	return liveRecord(ctx, s.DB, p, companies, companyColumns, scanCompany, id)
 }
 
-// getCompany loads a company visible to p (read scope), or for update
-// (write scope, locked). Deleted companies count only when not live.
-func getCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, forUpdate, live bool) (*crm.Company, error) {
-	return getRecord(ctx, tx, p, companies, companyColumns, scanCompany, id, forUpdate, live)
+// getCompany loads a live company visible to p (read scope), or for update
+// (write scope, locked).
+func getCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, forUpdate bool) (*crm.Company, error) {
+	return getRecord(ctx, tx, p, companies, companyColumns, scanCompany, id, forUpdate)
 }
 
 // CreateCompany creates a company owned by the caller unless another owner is given.
@@ -153,7 +151,7 @@ func (s *CRMService) CreateCompany(ctx context.Context, p *auth.Principal, in cr
 		if err != nil {
 			return nil, mapError(err)
 		}
-		return getCompany(ctx, tx, p, c.ID, false, true)
+		return getCompany(ctx, tx, p, c.ID, false)
 	})
 }
 
@@ -225,9 +223,8 @@ func (s *CRMService) UpdateCompany(ctx context.Context, p *auth.Principal, id uu
 
 // updateCompany is UpdateCompany inside a transaction (also used by the import).
 func updateCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, in crm.CompanyInput, m auth.LoginMeta) (*crm.Company, error) {
-	lock := func() (*crm.Company, error) { return getCompany(ctx, tx, p, id, true, true) }
-	version := func(c *crm.Company) int { return c.Version }
-	return updateRecord(ctx, tx, p, m, companies, id, in.Version, version, companyFields, lock, func(before *crm.Company) (*crm.Company, error) {
+	lock := func() (*crm.Company, error) { return getCompany(ctx, tx, p, id, true) }
+	return updateRecord(ctx, tx, p, m, companies, id, in.Version, companyFields, lock, func(before *crm.Company) (*crm.Company, error) {
 		c := *before
 		c.Tags = append([]string(nil), before.Tags...)
 		if err := applyCompany(ctx, tx, p, &in, &c, before.Custom); err != nil {
@@ -242,7 +239,7 @@ func updateCompany(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UU
 		if err != nil {
 			return nil, mapError(err)
 		}
-		return getCompany(ctx, tx, p, id, false, true)
+		return getCompany(ctx, tx, p, id, false)
 	})
 }
 
@@ -254,7 +251,7 @@ func (s *CRMService) DeleteCompany(ctx context.Context, p *auth.Principal, id uu
 // RestoreCompany takes a company out of the trash.
 func (s *CRMService) RestoreCompany(ctx context.Context, p *auth.Principal, id uuid.UUID, m auth.LoginMeta) (*crm.Company, error) {
 	return restoreRecord(ctx, s.DB, p, companies, id, m, func(tx pgx.Tx) (*crm.Company, error) {
-		return getCompany(ctx, tx, p, id, false, true)
+		return getCompany(ctx, tx, p, id, false)
 	})
 }
 

@@ -85,15 +85,13 @@ func contactListQuery(p *auth.Principal, f *crm.ContactFilter) (*query, error) {
 
 // Contact returns one live contact.
 func (s *CRMService) Contact(ctx context.Context, p *auth.Principal, id uuid.UUID) (*crm.Contact, error) {
-	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Contact, error) {
-		return getContact(ctx, tx, p, id, false)
-	})
+	return liveRecord(ctx, s.DB, p, contacts, contactColumns, scanContact, id)
 }
 
 // getContact loads a live contact visible to p (read scope), or for update
 // (write scope, locked).
 func getContact(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, forUpdate bool) (*crm.Contact, error) {
-	return getRecord(ctx, tx, p, contacts, contactColumns, scanContact, id, forUpdate, true)
+	return getRecord(ctx, tx, p, contacts, contactColumns, scanContact, id, forUpdate)
 }
 
 // CreateContact creates a contact owned by the caller unless another owner is given.
@@ -171,8 +169,7 @@ func (s *CRMService) UpdateContact(ctx context.Context, p *auth.Principal, id uu
 // updateContact is UpdateContact inside a transaction (also used by the import).
 func updateContact(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, in crm.ContactInput, m auth.LoginMeta) (*crm.Contact, error) {
 	lock := func() (*crm.Contact, error) { return getContact(ctx, tx, p, id, true) }
-	version := func(c *crm.Contact) int { return c.Version }
-	return updateRecord(ctx, tx, p, m, contacts, id, in.Version, version, contactFields, lock, func(before *crm.Contact) (*crm.Contact, error) {
+	return updateRecord(ctx, tx, p, m, contacts, id, in.Version, contactFields, lock, func(before *crm.Contact) (*crm.Contact, error) {
 		c := *before
 		c.Tags = append([]string(nil), before.Tags...)
 		c.Emails = append([]string(nil), before.Emails...)

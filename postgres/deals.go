@@ -74,15 +74,13 @@ func (s *CRMService) ListDeals(ctx context.Context, p *auth.Principal, f crm.Dea
 
 // Deal returns one live deal.
 func (s *CRMService) Deal(ctx context.Context, p *auth.Principal, id uuid.UUID) (*crm.Deal, error) {
-	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Deal, error) {
-		return getDeal(ctx, tx, p, id, false)
-	})
+	return liveRecord(ctx, s.DB, p, deals, dealColumns, scanDeal, id)
 }
 
 // getDeal loads a live deal visible to p (read scope), or for update
 // (write scope, locked).
 func getDeal(ctx context.Context, tx pgx.Tx, p *auth.Principal, id uuid.UUID, forUpdate bool) (*crm.Deal, error) {
-	return getRecord(ctx, tx, p, deals, dealColumns, scanDeal, id, forUpdate, true)
+	return getRecord(ctx, tx, p, deals, dealColumns, scanDeal, id, forUpdate)
 }
 
 // CreateDeal creates a deal owned by the caller unless another owner is
@@ -218,8 +216,7 @@ func checkLive(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, table string,
 func (s *CRMService) UpdateDeal(ctx context.Context, p *auth.Principal, id uuid.UUID, in crm.DealInput, m auth.LoginMeta) (*crm.Deal, error) {
 	return inTenantGet(ctx, s.DB, p.TenantID, func(tx pgx.Tx) (*crm.Deal, error) {
 		lock := func() (*crm.Deal, error) { return getDeal(ctx, tx, p, id, true) }
-		version := func(d *crm.Deal) int { return d.Version }
-		return updateRecord(ctx, tx, p, m, deals, id, in.Version, version, dealFields, lock, func(before *crm.Deal) (*crm.Deal, error) {
+		return updateRecord(ctx, tx, p, m, deals, id, in.Version, dealFields, lock, func(before *crm.Deal) (*crm.Deal, error) {
 			d := *before
 			d.Tags = append([]string(nil), before.Tags...)
 			if err := applyDeal(ctx, tx, p, &in, &d, before); err != nil {

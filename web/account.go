@@ -251,18 +251,15 @@ func (u *UI) profileLanguage(w http.ResponseWriter, r *http.Request, p *auth.Pri
 func adminFormErrors(v *view, err error) int {
 	var e *rpcrm.Error
 	if errors.As(err, &e) && e.Code == rpcrm.EFORBIDDEN {
-		msg := v.Msg(e.Message)
+		e = e.Translated(v.Lang)
 		for f, m := range e.Fields {
-			v.Fields[f] = msg + " (" + v.Msg(m) + ")"
+			v.Fields[f] = e.Message + " (" + m + ")"
 		}
-		v.Error = msg
+		v.Error = e.Message
 		return http.StatusForbidden
 	}
 	if formErrors(v, err) {
-		if rpcrm.ErrorCode(err) == rpcrm.EPRECONDITION {
-			return http.StatusPreconditionFailed
-		}
-		return http.StatusUnprocessableEntity
+		return statusOf(err)
 	}
 	return 0
 }

@@ -128,7 +128,7 @@ func (u *UI) companyNew(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	v := u.newView(w, r, p, "company.new")
 	v.Form.Set("owner_id", p.UserID.String())
 	v.Form.Set("address.country", "CH")
-	u.companyForm(w, r, p, v, "", nil, false, http.StatusOK)
+	u.companyForm(w, r, p, v, "", nil, nil, http.StatusOK)
 }
 
 func (u *UI) companyEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -150,11 +150,11 @@ func (u *UI) companyEdit(w http.ResponseWriter, r *http.Request, p *auth.Princip
 		f.Set("owner_id", c.OwnerID.String())
 	}
 	f.Set("version", strconv.Itoa(c.Version))
-	u.companyForm(w, r, p, v, id.String(), c.Custom, false, http.StatusOK)
+	u.companyForm(w, r, p, v, id.String(), c.Custom, nil, http.StatusOK)
 }
 
 // companyForm renders the form (a recordFormRenderer).
-func (u *UI) companyForm(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom, posted bool, status int) {
+func (u *UI) companyForm(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom, posted []*crm.CustomField, status int) {
 	v.Nav = "companies"
 	d, err := u.loadRecordForm(r, p, v, crm.EntityCompany, id, current, posted)
 	if err != nil {
@@ -213,8 +213,8 @@ func formOwner(f url.Values, v *view) *uuid.UUID {
 // companySave creates (no id) or updates a company from the form.
 func (u *UI) companySave(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	saveRecordForm(u, w, r, p, recordEditor[crm.CompanyInput, *crm.Company]{
-		kind: "company", entity: crm.EntityCompany, base: "/companies",
-		input: companyInput, create: u.CRM.CreateCompany, update: u.CRM.UpdateCompany,
+		entity: crm.EntityCompany,
+		input:  companyInput, create: u.CRM.CreateCompany, update: u.CRM.UpdateCompany,
 		id: func(c *crm.Company) uuid.UUID { return c.ID }, form: u.companyForm,
 	})
 }

@@ -203,7 +203,7 @@ func (u *UI) contactNew(w http.ResponseWriter, r *http.Request, p *auth.Principa
 			v.Form.Set("company_id", c.ID.String())
 		}
 	}
-	u.contactForm(w, r, p, v, "", nil, false, http.StatusOK)
+	u.contactForm(w, r, p, v, "", nil, nil, http.StatusOK)
 }
 
 func (u *UI) contactEdit(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -241,11 +241,11 @@ func (u *UI) contactEdit(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	}
 	f.Set("consent_source", c.MarketingConsent.Source)
 	f.Set("version", strconv.Itoa(c.Version))
-	u.contactForm(w, r, p, v, id.String(), c.Custom, false, http.StatusOK)
+	u.contactForm(w, r, p, v, id.String(), c.Custom, nil, http.StatusOK)
 }
 
 // contactForm renders the form (a recordFormRenderer).
-func (u *UI) contactForm(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom, posted bool, status int) {
+func (u *UI) contactForm(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom, posted []*crm.CustomField, status int) {
 	v.Nav = "contacts"
 	fd, err := u.loadRecordForm(r, p, v, crm.EntityContact, id, current, posted)
 	if err != nil {
@@ -298,8 +298,8 @@ func (u *UI) formCompany(ctx context.Context, p *auth.Principal, f url.Values, v
 // contactSave creates (no id) or updates a contact from the form.
 func (u *UI) contactSave(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	saveRecordForm(u, w, r, p, recordEditor[crm.ContactInput, *crm.Contact]{
-		kind: "contact", entity: crm.EntityContact, base: "/contacts",
-		input: u.contactInput, create: u.CRM.CreateContact, update: u.CRM.UpdateContact,
+		entity: crm.EntityContact,
+		input:  u.contactInput, create: u.CRM.CreateContact, update: u.CRM.UpdateContact,
 		id: func(c *crm.Contact) uuid.UUID { return c.ID }, refused: contactRefused, form: u.contactForm,
 	})
 }

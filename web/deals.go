@@ -481,7 +481,7 @@ func (u *UI) dealListOrTrash(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		nq.Set("cursor", pg.NextCursor)
 		data.Next = r.URL.Path + "?" + nq.Encode()
 	}
-	if r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Target") == "deal-more" {
+	if hxTarget(r) == "deal-more" {
 		u.renderBlock(w, r, http.StatusOK, "deal_list", "deal-rows", &rowsData{V: v, D: data})
 		return
 	}

@@ -277,7 +277,7 @@ const importProgressTarget = "import-progress"
 func (u *UI) importProgress(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	// The job first: after a successful import the upload is gone.
 	j := u.jobs.get(p, r.PathValue("id"))
-	poll := r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Target") == importProgressTarget
+	poll := hxTarget(r) == importProgressTarget
 	if poll && (j == nil || j.finished()) {
 		w.Header().Set("HX-Redirect", r.URL.Path)
 		w.Header().Set("Cache-Control", "no-store")

@@ -45,16 +45,21 @@ func (u *UI) recordTypeRoutes(rp recordTypePages) []route {
 	}
 }
 
-// recordFormRenderer renders a record form; posted says whether v.Form
-// holds a submitted form (then the custom fields show what was typed).
-type recordFormRenderer func(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom, posted bool, status int)
+// recordFormRenderer renders a record form. posted are the custom field
+// definitions a submitted form in v.Form was read with (then the custom
+// fields show what was typed, and the definitions are not read again); nil
+// for a form not submitted yet (or a tenant without custom fields, whose
+// forms have none to show).
+type recordFormRenderer func(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, id string, current crm.Custom,
+	posted []*crm.CustomField, status int)
 
 // recordEditor is how saveRecordForm saves a record type's form. Build it
 // per request: its service calls are method values of u.CRM.
 type recordEditor[In, T any] struct {
-	kind   string // the prefix of the form's titles: <kind>.new, <kind>.edit
-	entity string // whose custom fields the form has
-	base   string // the list's path; the saved record's page is below it
+	// entity is the record type (crm.EntityCompany, …): whose custom fields
+	// the form has, the prefix of its titles (<entity>.new, <entity>.edit),
+	// and where the saved record's page is (recordRef.URL).
+	entity string
 	// input reads the posted form (v.Form), noting invalid fields in
 	// v.Fields.
 	input  func(r *http.Request, p *auth.Principal, v *view, defs []*crm.CustomField) In
@@ -80,9 +85,9 @@ func saveRecordForm[In, T any](u *UI, w http.ResponseWriter, r *http.Request, p 
 			return
 		}
 	}
-	title := ed.kind + ".new"
+	title := ed.entity + ".new"
 	if id != uuid.Nil {
-		title = ed.kind + ".edit"
+		title = ed.entity + ".edit"
 	}
 	v := u.newView(w, r, p, title)
 	v.Form = r.PostForm
@@ -94,7 +99,7 @@ func saveRecordForm[In, T any](u *UI, w http.ResponseWriter, r *http.Request, p 
 	in := ed.input(r, p, v, defs)
 	if len(v.Fields) > 0 {
 		v.Error = v.T("form.invalid")
-		ed.form(w, r, p, v, idString(id), nil, true, http.StatusUnprocessableEntity)
+		ed.form(w, r, p, v, idString(id), nil, defs, http.StatusUnprocessableEntity)
 		return
 	}
 	var saved T
@@ -111,11 +116,11 @@ func saveRecordForm[In, T any](u *UI, w http.ResponseWriter, r *http.Request, p 
 		if ed.refused != nil {
 			ed.refused(v)
 		}
-		ed.form(w, r, p, v, idString(id), nil, true, statusOf(err))
+		ed.form(w, r, p, v, idString(id), nil, defs, statusOf(err))
 		return
 	}
 	u.setFlash(w, flash{Kind: "ok", Message: v.T("flash.saved")})
-	redirect(w, r, ed.base+"/"+ed.id(saved).String())
+	redirect(w, r, recordRef{Entity: ed.entity, ID: ed.id(saved)}.URL())
 }
 
 // recordAtPath reads the record the route's {id} names with get; when it
@@ -246,17 +251,20 @@ type recordFormData struct {
 // loadRecordForm loads the choices of a record's form: the users (owner),
 // the tags and the entity's custom fields; see recordFormRenderer for
 // current and posted.
-func (u *UI) loadRecordForm(r *http.Request, p *auth.Principal, v *view, entity, id string, current crm.Custom, posted bool) (recordFormData, error) {
+func (u *UI) loadRecordForm(r *http.Request, p *auth.Principal, v *view, entity, id string, current crm.Custom,
+	posted []*crm.CustomField) (recordFormData, error) {
 	d := recordFormData{ID: id}
 	var err error
 	if d.Owners, d.TagList, err = u.formChoices(r, p); err != nil {
 		return d, err
 	}
-	defs, err := u.CRM.CustomFields(r.Context(), p, entity)
-	if err != nil {
-		return d, err
+	defs := posted
+	if defs == nil {
+		if defs, err = u.CRM.CustomFields(r.Context(), p, entity); err != nil {
+			return d, err
+		}
 	}
-	d.Custom = customInputs(v, defs, current, v.Form, posted)
+	d.Custom = customInputs(v, defs, current, v.Form, posted != nil)
 	return d, nil
 }
 

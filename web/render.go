@@ -348,8 +348,7 @@ func (u *UI) newView(w http.ResponseWriter, r *http.Request, p *auth.Principal, 
 	return v
 }
 
-// render writes a whole page, or only its "content" block when htmx asks
-// for a fragment with HX-Target "main" (navigation without a reload).
+// render writes a whole page (htmx's boosted navigation swaps its body).
 func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
 	u.renderBlock(w, r, status, page, "layout", v)
 }
@@ -431,10 +430,11 @@ func formErrors(v *view, err error) bool {
 	}
 	switch e.Code {
 	case rpcrm.EINVALID, rpcrm.ECONFLICT:
+		e = e.Translated(v.Lang)
 		for f, m := range e.Fields {
-			v.Fields[f] = v.Msg(m)
+			v.Fields[f] = m
 		}
-		v.Error = v.Msg(e.Message)
+		v.Error = e.Message
 		if v.Error == "" || len(e.Fields) > 0 {
 			v.Error = v.T("form.invalid")
 		}

@@ -27,21 +27,13 @@ func settingsList[T any](u *UI, w http.ResponseWriter, r *http.Request, p *auth.
 	u.render(w, r, http.StatusOK, page, v)
 }
 
-// settingsRecord loads the record the {id} path value names: a malformed id
-// is a 404, a record that does not load the service's error page.
+// settingsRecord loads the record the {id} path value names (see
+// recordAtPath): a malformed id is a 404, a record that does not load the
+// service's error page.
 func settingsRecord[T any](u *UI, w http.ResponseWriter, r *http.Request, p *auth.Principal,
 	load func(context.Context, *auth.Principal, uuid.UUID) (T, error)) (T, bool) {
-	var zero T
-	id, ok := u.pathValueID(w, r, p, "id")
-	if !ok {
-		return zero, false
-	}
-	rec, err := load(r.Context(), p, id)
-	if err != nil {
-		u.fail(w, r, p, err)
-		return zero, false
-	}
-	return rec, true
+	_, rec, ok := recordAtPath(u, w, r, p, load)
+	return rec, ok
 }
 
 // settingsListed finds the record the {id} path value names in the list

@@ -197,7 +197,7 @@ func (u *UI) loadStage(w http.ResponseWriter, r *http.Request, p *auth.Principal
 }
 
 // stagePage makes the handler of a page on the stage the path names, as
-// settingsRecordPage does for the other records.
+// settingsRecordPages does for the other records.
 func (u *UI) stagePage(title string, h func(w http.ResponseWriter, r *http.Request, p *auth.Principal, v *view, pl *crm.Pipeline, s *crm.Stage)) pageHandler {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 		pl, s, ok := u.loadStage(w, r, p)

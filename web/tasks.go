@@ -134,7 +134,7 @@ func (u *UI) taskList(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 		data.Next = data.Here + "&cursor=" + url.QueryEscape(pg.NextCursor)
 	}
 	v.Data = data
-	if r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Target") == "task-more" {
+	if hxTarget(r) == "task-more" {
 		u.renderBlock(w, r, http.StatusOK, "tasks", "task-rows", v)
 		return
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -79,7 +78,6 @@ func serve(ctx context.Context, env *environment, cfg *config.Config, started fu
 	}
 	registry := tenant.NewRegistry(set)
 	auth.DummyVerify("") // build the dummy hash now, not on the first failed login
-	debug.FreeOSMemory() // and give its 19 MiB of scratch memory back
 
 	m := metrics.New()
 	m.TenantsConfigured.Set(float64(len(set.All())))
